@@ -1,0 +1,220 @@
+// SwiftGrad numeric kernels: the one public header.
+//
+// Conventions
+// - Every tensor is float32, dense, row-major (C order). Images are NCHW.
+// - Names are ck_<op>_<pass>_f32; the parameters of an op live in a struct.
+// - Kernels never allocate per call in the steady state: scratch space comes
+//   from a per-thread workspace that grows to the largest request and is kept.
+// - Reductions (weight and bias gradients) split work into fixed blocks and
+//   sum the blocks in a fixed order, so results do not depend on the number
+//   of threads.
+// - ck_*_check functions validate parameters and compute output sizes; they
+//   return 0 when valid, or -1 after writing a message that names the op and
+//   the offending values into err (if err is not NULL).
+#ifndef CKERNELS_H
+#define CKERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+// ---------------------------------------------------------------------------
+// Threads and CPU features
+// ---------------------------------------------------------------------------
+
+/// Sets the number of OpenMP threads used by every kernel (n >= 1).
+void ck_set_num_threads(int n);
+/// The number of threads kernels will use.
+int ck_get_num_threads(void);
+/// The vector instruction set chosen at run time: "avx512", "avx2", "generic".
+const char *ck_isa_name(void);
+/// Forces an instruction set ("avx512", "avx2", "generic") for testing;
+/// returns 0 on success, -1 if the CPU lacks it or the name is unknown.
+int ck_force_isa(const char *name);
+
+// ---------------------------------------------------------------------------
+// GEMM: C = alpha * op(A) * op(B) + beta * C, row-major.
+// op(A) is M x K, op(B) is K x N, C is M x N. trans_a != 0 means A is stored
+// K x M (row-major) and used transposed; likewise trans_b.
+// ---------------------------------------------------------------------------
+void ck_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
+              const float *a, int lda, const float *b, int ldb, float beta,
+              float *c, int ldc);
+
+// ---------------------------------------------------------------------------
+// conv2d (PyTorch semantics). Input [n, c, h, w]; weight [k, c/groups, kh, kw];
+// bias [k] or NULL; output [n, k, out_h, out_w] with
+// out = (in + 2*pad - dil*(kernel-1) - 1) / stride + 1.
+// ---------------------------------------------------------------------------
+typedef struct {
+    int n, c, h, w;          // input batch, channels, height, width
+    int k;                   // output channels
+    int kh, kw;              // kernel size
+    int stride_h, stride_w;
+    int pad_h, pad_w;
+    int dil_h, dil_w;
+    int groups;
+    int out_h, out_w;        // filled in by ck_conv2d_check
+} ck_conv2d_params;
+
+int ck_conv2d_check(ck_conv2d_params *p, char *err, size_t err_len);
+void ck_conv2d_forward_f32(const ck_conv2d_params *p, const float *x,
+                           const float *w, const float *bias, float *y);
+/// dx = gradient wrt input (overwritten).
+void ck_conv2d_backward_data_f32(const ck_conv2d_params *p, const float *dy,
+                                 const float *w, float *dx);
+/// dw = gradient wrt weight (overwritten).
+void ck_conv2d_backward_weight_f32(const ck_conv2d_params *p, const float *x,
+                                   const float *dy, float *dw);
+/// db = gradient wrt bias (overwritten), [k].
+void ck_conv2d_backward_bias_f32(const ck_conv2d_params *p, const float *dy,
+                                 float *db);
+
+// ---------------------------------------------------------------------------
+// conv_transpose2d (PyTorch semantics). Input [n, c, h, w]; weight
+// [c, k/groups, kh, kw]; bias [k] or NULL; output [n, k, out_h, out_w] with
+// out = (in-1)*stride - 2*pad + dil*(kernel-1) + output_padding + 1.
+// output_padding must be smaller than stride or dilation.
+// ---------------------------------------------------------------------------
+typedef struct {
+    int n, c, h, w;          // input batch, channels, height, width
+    int k;                   // output channels
+    int kh, kw;
+    int stride_h, stride_w;
+    int pad_h, pad_w;
+    int out_pad_h, out_pad_w;
+    int dil_h, dil_w;
+    int groups;
+    int out_h, out_w;        // filled in by ck_conv_transpose2d_check
+} ck_conv_transpose2d_params;
+
+int ck_conv_transpose2d_check(ck_conv_transpose2d_params *p, char *err,
+                              size_t err_len);
+void ck_conv_transpose2d_forward_f32(const ck_conv_transpose2d_params *p,
+                                     const float *x, const float *w,
+                                     const float *bias, float *y);
+void ck_conv_transpose2d_backward_data_f32(const ck_conv_transpose2d_params *p,
+                                           const float *dy, const float *w,
+                                           float *dx);
+void ck_conv_transpose2d_backward_weight_f32(
+    const ck_conv_transpose2d_params *p, const float *x, const float *dy,
+    float *dw);
+void ck_conv_transpose2d_backward_bias_f32(const ck_conv_transpose2d_params *p,
+                                           const float *dy, float *db);
+
+// ---------------------------------------------------------------------------
+// Pooling (PyTorch semantics, floor mode). Input [n, c, h, w]; output
+// [n, c, out_h, out_w], out = (in + 2*pad - kernel) / stride + 1.
+// pad must be at most kernel/2. Max pooling treats padding as -infinity and
+// records, per output, the flat index (y*w + x) of the maximum inside its
+// input plane; backward scatters dy there.
+// ---------------------------------------------------------------------------
+typedef struct {
+    int n, c, h, w;
+    int kh, kw;
+    int stride_h, stride_w;
+    int pad_h, pad_w;
+    int count_include_pad;   // avg pool only: divide by the full window
+    int out_h, out_w;        // filled in by ck_pool2d_check
+} ck_pool2d_params;
+
+int ck_pool2d_check(ck_pool2d_params *p, const char *op_name, char *err,
+                    size_t err_len);
+void ck_max_pool2d_forward_f32(const ck_pool2d_params *p, const float *x,
+                               float *y, int32_t *indices);
+/// dx is overwritten.
+void ck_max_pool2d_backward_f32(const ck_pool2d_params *p, const float *dy,
+                                const int32_t *indices, float *dx);
+void ck_avg_pool2d_forward_f32(const ck_pool2d_params *p, const float *x,
+                               float *y);
+/// dx is overwritten.
+void ck_avg_pool2d_backward_f32(const ck_pool2d_params *p, const float *dy,
+                                float *dx);
+
+// ---------------------------------------------------------------------------
+// Naive references: plain loops, no OpenMP, no GEMM. The oracle for tests.
+// Same signatures as the fast kernels with a _ref suffix.
+// ---------------------------------------------------------------------------
+void ck_sgemm_ref(int trans_a, int trans_b, int m, int n, int k, float alpha,
+                  const float *a, int lda, const float *b, int ldb, float beta,
+                  float *c, int ldc);
+void ck_conv2d_forward_f32_ref(const ck_conv2d_params *p, const float *x,
+                               const float *w, const float *bias, float *y);
+void ck_conv2d_backward_data_f32_ref(const ck_conv2d_params *p,
+                                     const float *dy, const float *w,
+                                     float *dx);
+void ck_conv2d_backward_weight_f32_ref(const ck_conv2d_params *p,
+                                       const float *x, const float *dy,
+                                       float *dw);
+void ck_conv2d_backward_bias_f32_ref(const ck_conv2d_params *p,
+                                     const float *dy, float *db);
+void ck_conv_transpose2d_forward_f32_ref(const ck_conv_transpose2d_params *p,
+                                         const float *x, const float *w,
+                                         const float *bias, float *y);
+void ck_conv_transpose2d_backward_data_f32_ref(
+    const ck_conv_transpose2d_params *p, const float *dy, const float *w,
+    float *dx);
+void ck_conv_transpose2d_backward_weight_f32_ref(
+    const ck_conv_transpose2d_params *p, const float *x, const float *dy,
+    float *dw);
+void ck_conv_transpose2d_backward_bias_f32_ref(
+    const ck_conv_transpose2d_params *p, const float *dy, float *db);
+void ck_max_pool2d_forward_f32_ref(const ck_pool2d_params *p, const float *x,
+                                   float *y, int32_t *indices);
+void ck_max_pool2d_backward_f32_ref(const ck_pool2d_params *p,
+                                    const float *dy, const int32_t *indices,
+                                    float *dx);
+void ck_avg_pool2d_forward_f32_ref(const ck_pool2d_params *p, const float *x,
+                                   float *y);
+void ck_avg_pool2d_backward_f32_ref(const ck_pool2d_params *p,
+                                    const float *dy, float *dx);
+
+// ---------------------------------------------------------------------------
+// Element-wise and reductions (elementwise.c). Shapes are given as rank and
+// dims; broadcast operands pass strides with 0 on broadcast axes.
+// ---------------------------------------------------------------------------
+#define CK_MAX_RANK 8
+
+typedef enum {
+    CK_ADD = 0, CK_SUB, CK_MUL, CK_DIV, CK_POW, CK_MAX, CK_MIN
+} ck_binary_op;
+
+typedef enum {
+    CK_NEG = 0, CK_EXP, CK_LOG, CK_SQRT, CK_TANH, CK_SIGMOID, CK_RELU, CK_ABS
+} ck_unary_op;
+
+/// out[i] = a[ia] op b[ib] over the broadcast shape (rank <= CK_MAX_RANK).
+void ck_binary_f32(ck_binary_op op, int rank, const int64_t *dims,
+                   const float *a, const int64_t *a_strides, const float *b,
+                   const int64_t *b_strides, float *out);
+/// out[i] = op(x[i]) for count elements (in place allowed).
+void ck_unary_f32(ck_unary_op op, int64_t count, const float *x, float *out);
+/// out[i] = a[i] * alpha + b[i] * beta for count elements (in place allowed).
+void ck_axpby_f32(int64_t count, float alpha, const float *a, float beta,
+                  const float *b, float *out);
+/// Sums a tensor of shape [outer, axis, inner] over axis into [outer, inner].
+void ck_sum_axis_f32(int64_t outer, int64_t axis, int64_t inner,
+                     const float *x, float *out);
+/// Max over axis of [outer, axis, inner]; index of the first max (may be NULL).
+void ck_max_axis_f32(int64_t outer, int64_t axis, int64_t inner,
+                     const float *x, float *out, int64_t *argmax);
+/// Sums broadcast-expanded data back to a smaller shape: out has dims with
+/// out_strides (0 on reduced axes) inside the full shape dims; out must be
+/// zeroed by the caller. Deterministic (sequential per output element).
+void ck_reduce_to_f32(int rank, const int64_t *dims, const float *x,
+                      const int64_t *out_strides, float *out);
+/// Softmax / log-softmax over the last axis of [rows, cols].
+void ck_softmax_f32(int64_t rows, int64_t cols, const float *x, float *out,
+                    int log_space);
+/// Copies a strided view (rank <= CK_MAX_RANK) into a dense buffer.
+void ck_gather_strided_f32(int rank, const int64_t *dims, const float *x,
+                           const int64_t *strides, float *out);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif  // CKERNELS_H
