@@ -1,0 +1,239 @@
+// Element-wise maps, broadcasting binary ops and axis reductions.
+// Every loop here is over independent outputs, so results never depend on
+// the number of threads.
+#include <math.h>
+#include <string.h>
+
+#include "ckernels.h"
+
+// Below this many elements the OpenMP fork costs more than it saves.
+#define CK_PARALLEL_MIN 32768
+
+static inline float apply_binary(ck_binary_op op, float a, float b) {
+    switch (op) {
+    case CK_ADD: return a + b;
+    case CK_SUB: return a - b;
+    case CK_MUL: return a * b;
+    case CK_DIV: return a / b;
+    case CK_POW: return powf(a, b);
+    case CK_MAX: return a > b ? a : b;
+    case CK_MIN: return a < b ? a : b;
+    }
+    return 0.0f;
+}
+
+// The innermost axis as a tight loop; the compiler vectorizes the contiguous
+// cases because the op is a compile-time constant after inlining.
+#define CK_INNER_LOOP(OP, EXPR)                                               \
+    case OP:                                                                  \
+        if (sa == 1 && sb == 1) {                                             \
+            for (int64_t i = 0; i < n; i++) {                                 \
+                float x = a[i], y = b[i];                                     \
+                out[i] = (EXPR);                                              \
+            }                                                                 \
+        } else if (sa == 1 && sb == 0) {                                      \
+            float y = b[0];                                                   \
+            for (int64_t i = 0; i < n; i++) {                                 \
+                float x = a[i];                                               \
+                out[i] = (EXPR);                                              \
+            }                                                                 \
+        } else if (sa == 0 && sb == 1) {                                      \
+            float x = a[0];                                                   \
+            for (int64_t i = 0; i < n; i++) {                                 \
+                float y = b[i];                                               \
+                out[i] = (EXPR);                                              \
+            }                                                                 \
+        } else {                                                              \
+            for (int64_t i = 0; i < n; i++) {                                 \
+                float x = a[i * sa], y = b[i * sb];                           \
+                out[i] = (EXPR);                                              \
+            }                                                                 \
+        }                                                                     \
+        break;
+
+static void binary_row(ck_binary_op op, int64_t n, const float *a, int64_t sa,
+                       const float *b, int64_t sb, float *out) {
+    switch (op) {
+        CK_INNER_LOOP(CK_ADD, x + y)
+        CK_INNER_LOOP(CK_SUB, x - y)
+        CK_INNER_LOOP(CK_MUL, x * y)
+        CK_INNER_LOOP(CK_DIV, x / y)
+        CK_INNER_LOOP(CK_MAX, x > y ? x : y)
+        CK_INNER_LOOP(CK_MIN, x < y ? x : y)
+    default:
+        for (int64_t i = 0; i < n; i++)
+            out[i] = apply_binary(op, a[i * sa], b[i * sb]);
+    }
+}
+
+void ck_binary_f32(ck_binary_op op, int rank, const int64_t *dims,
+                   const float *a, const int64_t *a_strides, const float *b,
+                   const int64_t *b_strides, float *out) {
+    if (rank == 0) {
+        out[0] = apply_binary(op, a[0], b[0]);
+        return;
+    }
+    int64_t inner = dims[rank - 1];
+    int64_t rows = 1;
+    for (int d = 0; d < rank - 1; d++) rows *= dims[d];
+    int64_t total = rows * inner;
+#pragma omp parallel for schedule(static) if (total >= CK_PARALLEL_MIN && rows > 1)
+    for (int64_t r = 0; r < rows; r++) {
+        // Decompose the row index into outer coordinates.
+        int64_t rem = r, oa = 0, ob = 0;
+        for (int d = rank - 2; d >= 0; d--) {
+            int64_t coord = rem % dims[d];
+            rem /= dims[d];
+            oa += coord * a_strides[d];
+            ob += coord * b_strides[d];
+        }
+        binary_row(op, inner, a + oa, a_strides[rank - 1], b + ob,
+                   b_strides[rank - 1], out + r * inner);
+    }
+}
+
+void ck_unary_f32(ck_unary_op op, int64_t count, const float *x, float *out) {
+#pragma omp parallel for schedule(static) if (count >= CK_PARALLEL_MIN)
+    for (int64_t i = 0; i < count; i++) {
+        float v = x[i];
+        switch (op) {
+        case CK_NEG: v = -v; break;
+        case CK_EXP: v = expf(v); break;
+        case CK_LOG: v = logf(v); break;
+        case CK_SQRT: v = sqrtf(v); break;
+        case CK_TANH: v = tanhf(v); break;
+        case CK_SIGMOID:
+            // Split by sign so exp never overflows.
+            if (v >= 0) {
+                v = 1.0f / (1.0f + expf(-v));
+            } else {
+                float e = expf(v);
+                v = e / (1.0f + e);
+            }
+            break;
+        case CK_RELU: v = v > 0 ? v : 0; break;
+        case CK_ABS: v = fabsf(v); break;
+        }
+        out[i] = v;
+    }
+}
+
+void ck_axpby_f32(int64_t count, float alpha, const float *a, float beta,
+                  const float *b, float *out) {
+#pragma omp parallel for schedule(static) if (count >= CK_PARALLEL_MIN)
+    for (int64_t i = 0; i < count; i++) out[i] = alpha * a[i] + beta * b[i];
+}
+
+void ck_sum_axis_f32(int64_t outer, int64_t axis, int64_t inner,
+                     const float *x, float *out) {
+    int64_t total = outer * axis * inner;
+    if (inner == 1) {
+#pragma omp parallel for schedule(static) if (total >= CK_PARALLEL_MIN)
+        for (int64_t o = 0; o < outer; o++) {
+            const float *row = x + o * axis;
+            // A double accumulator keeps rounding error low on long rows.
+            double acc = 0;
+            for (int64_t j = 0; j < axis; j++) acc += row[j];
+            out[o] = (float)acc;
+        }
+        return;
+    }
+#pragma omp parallel for schedule(static) if (total >= CK_PARALLEL_MIN)
+    for (int64_t o = 0; o < outer; o++) {
+        float *dst = out + o * inner;
+        memset(dst, 0, (size_t)inner * sizeof(float));
+        for (int64_t j = 0; j < axis; j++) {
+            const float *src = x + (o * axis + j) * inner;
+            for (int64_t i = 0; i < inner; i++) dst[i] += src[i];
+        }
+    }
+}
+
+void ck_max_axis_f32(int64_t outer, int64_t axis, int64_t inner,
+                     const float *x, float *out, int64_t *argmax) {
+    int64_t total = outer * axis * inner;
+#pragma omp parallel for schedule(static) if (total >= CK_PARALLEL_MIN)
+    for (int64_t o = 0; o < outer; o++) {
+        for (int64_t i = 0; i < inner; i++) {
+            const float *src = x + o * axis * inner + i;
+            float best = src[0];
+            int64_t where = 0;
+            for (int64_t j = 1; j < axis; j++) {
+                float v = src[j * inner];
+                // NaN wins, as in PyTorch.
+                if (v > best || (v != v && best == best)) {
+                    best = v;
+                    where = j;
+                }
+            }
+            out[o * inner + i] = best;
+            if (argmax) argmax[o * inner + i] = where;
+        }
+    }
+}
+
+void ck_reduce_to_f32(int rank, const int64_t *dims, const float *x,
+                      const int64_t *out_strides, float *out) {
+    int64_t total = 1;
+    for (int d = 0; d < rank; d++) total *= dims[d];
+    int64_t coord[CK_MAX_RANK] = {0};
+    int64_t o = 0;
+    for (int64_t i = 0; i < total; i++) {
+        out[o] += x[i];
+        // Odometer increment of the coordinate and the output offset.
+        for (int d = rank - 1; d >= 0; d--) {
+            coord[d]++;
+            o += out_strides[d];
+            if (coord[d] < dims[d]) break;
+            o -= coord[d] * out_strides[d];
+            coord[d] = 0;
+        }
+    }
+}
+
+void ck_softmax_f32(int64_t rows, int64_t cols, const float *x, float *out,
+                    int log_space) {
+#pragma omp parallel for schedule(static) if (rows * cols >= CK_PARALLEL_MIN)
+    for (int64_t r = 0; r < rows; r++) {
+        const float *src = x + r * cols;
+        float *dst = out + r * cols;
+        float m = src[0];
+        for (int64_t j = 1; j < cols; j++) m = src[j] > m ? src[j] : m;
+        double sum = 0;
+        for (int64_t j = 0; j < cols; j++) sum += expf(src[j] - m);
+        if (log_space) {
+            float lse = m + (float)log(sum);
+            for (int64_t j = 0; j < cols; j++) dst[j] = src[j] - lse;
+        } else {
+            float inv = (float)(1.0 / sum);
+            for (int64_t j = 0; j < cols; j++) dst[j] = expf(src[j] - m) * inv;
+        }
+    }
+}
+
+void ck_gather_strided_f32(int rank, const int64_t *dims, const float *x,
+                           const int64_t *strides, float *out) {
+    if (rank == 0) {
+        out[0] = x[0];
+        return;
+    }
+    int64_t inner = dims[rank - 1];
+    int64_t rows = 1;
+    for (int d = 0; d < rank - 1; d++) rows *= dims[d];
+    int64_t s_inner = strides[rank - 1];
+#pragma omp parallel for schedule(static) if (rows * inner >= CK_PARALLEL_MIN)
+    for (int64_t r = 0; r < rows; r++) {
+        int64_t rem = r, off = 0;
+        for (int d = rank - 2; d >= 0; d--) {
+            off += (rem % dims[d]) * strides[d];
+            rem /= dims[d];
+        }
+        const float *src = x + off;
+        float *dst = out + r * inner;
+        if (s_inner == 1) {
+            memcpy(dst, src, (size_t)inner * sizeof(float));
+        } else {
+            for (int64_t i = 0; i < inner; i++) dst[i] = src[i * s_inner];
+        }
+    }
+}

@@ -1,0 +1,1 @@
+print("segment: not yet implemented")

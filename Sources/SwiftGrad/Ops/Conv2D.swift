@@ -1,0 +1,65 @@
+import CKernels
+
+/// A pair of (height, width) integers for kernel sizes, strides and padding.
+public struct Size2: Sendable, Hashable, Codable, ExpressibleByIntegerLiteral, CustomStringConvertible {
+    public var h: Int
+    public var w: Int
+    public init(_ h: Int, _ w: Int) { self.h = h; self.w = w }
+    public init(integerLiteral v: Int) { self.init(v, v) }
+    public var description: String { "(\(h), \(w))" }
+}
+
+/// Throws away a C check's message buffer and stops with it: invalid conv
+/// parameters are a programmer error at this level (layers validate configs).
+func checkKernel(_ check: (UnsafeMutablePointer<CChar>, Int) -> Int32) {
+    var buffer = [CChar](repeating: 0, count: 256)
+    let status = buffer.withUnsafeMutableBufferPointer { check($0.baseAddress!, $0.count) }
+    if status != 0 {
+        preconditionFailure(String(cString: buffer))
+    }
+}
+
+/// 2-D convolution (cross-correlation, as PyTorch's `conv2d`).
+///
+/// - Parameters:
+///   - input: [N, C, H, W].
+///   - weight: [K, C/groups, kh, kw].
+///   - bias: [K], optional.
+/// - Returns: [N, K, Ho, Wo] with Ho = (H + 2*pad - dil*(kh-1) - 1) / stride + 1.
+public func conv2d(
+    _ input: Tensor, weight: Tensor, bias: Tensor? = nil,
+    stride: Size2 = 1, padding: Size2 = 0, dilation: Size2 = 1, groups: Int = 1
+) -> Tensor {
+    precondition(input.rank == 4 && weight.rank == 4,
+                 "conv2d: input \(input.shape) and weight \(weight.shape) must both be rank 4")
+    var p = ck_conv2d_params()
+    (p.n, p.c, p.h, p.w) = (Int32(input.shape[0]), Int32(input.shape[1]), Int32(input.shape[2]), Int32(input.shape[3]))
+    (p.k, p.kh, p.kw) = (Int32(weight.shape[0]), Int32(weight.shape[2]), Int32(weight.shape[3]))
+    (p.stride_h, p.stride_w, p.pad_h, p.pad_w) = (Int32(stride.h), Int32(stride.w), Int32(padding.h), Int32(padding.w))
+    (p.dil_h, p.dil_w, p.groups) = (Int32(dilation.h), Int32(dilation.w), Int32(groups))
+    checkKernel { ck_conv2d_check(&p, $0, $1) }
+    precondition(weight.shape[1] * groups == input.shape[1],
+                 "conv2d: weight \(weight.shape) expects \(weight.shape[1] * groups) input channels, input \(input.shape) has \(input.shape[1])")
+    if let bias {
+        precondition(bias.shape == [weight.shape[0]], "conv2d: bias \(bias.shape) must be [\(weight.shape[0])]")
+    }
+    let params = p
+    let out = Tensor(uninitializedShape: [Int(p.n), Int(p.k), Int(p.out_h), Int(p.out_w)])
+    withUnsafePointer(to: params) { pp in
+        ck_conv2d_forward_f32(pp, input.pointer, weight.pointer, bias?.pointer, out.pointer)
+    }
+    let x = input.detached, w = weight.detached
+    let inputs = bias.map { [input, weight, $0] } ?? [input, weight]
+    return Tensor.record(out, inputs: inputs) { g in
+        withUnsafePointer(to: params) { pp in
+            let dx = Tensor(uninitializedShape: x.shape)
+            let dw = Tensor(uninitializedShape: w.shape)
+            ck_conv2d_backward_data_f32(pp, g.pointer, w.pointer, dx.pointer)
+            ck_conv2d_backward_weight_f32(pp, x.pointer, g.pointer, dw.pointer)
+            guard bias != nil else { return [dx, dw] }
+            let db = Tensor(uninitializedShape: [Int(params.k)])
+            ck_conv2d_backward_bias_f32(pp, g.pointer, db.pointer)
+            return [dx, dw, db]
+        }
+    }
+}

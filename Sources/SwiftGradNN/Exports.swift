@@ -1,0 +1,2 @@
+// SwiftGradNN: layers, losses, optimizers, the plugin registry.
+@_exported import SwiftGrad
