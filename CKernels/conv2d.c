@@ -1,0 +1,361 @@
+// conv2d, and the GEMM-shaped engine it shares with conv_transpose2d.
+// Every pass is one ck_sgemm per (image, group) around an im2col or col2im
+// (ATen's ConvolutionMM2d): forward = W x cols, input gradient = col2im of
+// W^T x dy, weight gradient = dy x cols^T summed over the batch.
+#include <limits.h>
+#include <stdio.h>
+
+#include "workspace.h"
+
+// Images per block of a batch reduction (weight and bias gradients). A
+// constant, so the order in which partial sums meet never depends on the
+// number of threads.
+#define CK_BATCH_BLOCK 4
+
+// Weight elements per task when folding partials in parallel.
+#define CK_FOLD_CHUNK 4096
+
+#define CK_FAIL(...)                                                          \
+    do {                                                                      \
+        if (err && err_len) snprintf(err, err_len, __VA_ARGS__);              \
+        return -1;                                                            \
+    } while (0)
+
+// ---------------------------------------------------------------------------
+// Engine
+// ---------------------------------------------------------------------------
+
+// Sizes that every per-(image, group) step needs.
+typedef struct {
+    const ck_conv_geom *cg;
+    int cpg, opg;             // channels per group, image and column side
+    int kdim, ncol;           // GEMM inner size cpg*kh*kw, column count oh*ow
+    size_t img_n, img_grp;    // strides of an image and a group, image side
+    size_t col_n;             // stride of an image, column side
+    int direct;               // 1x1 stride 1 no padding: no lowering needed
+} ck_shape;
+
+static ck_shape shape_of(const ck_conv_geom *cg) {
+    const ck_lower_geom *g = &cg->g;
+    ck_shape s;
+    s.cg = cg;
+    s.cpg = cg->ci / cg->groups;
+    s.opg = cg->co / cg->groups;
+    s.kdim = s.cpg * g->kh * g->kw;
+    s.ncol = g->oh * g->ow;
+    s.img_grp = (size_t)s.cpg * g->ih * g->iw;
+    s.img_n = s.img_grp * cg->groups;
+    s.col_n = (size_t)cg->co * s.ncol;
+    s.direct = g->kh == 1 && g->kw == 1 && g->sh == 1 && g->sw == 1 &&
+               g->ph == 0 && g->pw == 0 && g->ih == g->oh && g->iw == g->ow;
+    return s;
+}
+
+// im2col of one group, split over channels when nt > 1.
+static void lower(const ck_shape *s, const float *img, float *cols, int nt) {
+    const ck_lower_geom *g = &s->cg->g;
+    if (nt > 1 && s->cpg > 1) {
+#pragma omp parallel for num_threads(nt) schedule(static)
+        for (int c = 0; c < s->cpg; c++) ck_im2col(g, img, c, c + 1, cols);
+    } else {
+        ck_im2col(g, img, 0, s->cpg, cols);
+    }
+}
+
+// col2im of one group; channels own disjoint pixels, so any split is exact.
+static void raise_cols(const ck_shape *s, const float *cols, float *img,
+                       int nt) {
+    const ck_lower_geom *g = &s->cg->g;
+    if (nt > 1 && s->cpg > 1) {
+#pragma omp parallel for num_threads(nt) schedule(static)
+        for (int c = 0; c < s->cpg; c++) ck_col2im(g, cols, c, c + 1, img);
+    } else {
+        ck_col2im(g, cols, 0, s->cpg, img);
+    }
+}
+
+// The tensors of one pass: in -> out through w, plus an optional bias.
+typedef struct {
+    const float *in, *w, *bias;
+    float *out;
+} ck_pass;
+
+typedef void (*ck_pair_fn)(const ck_shape *s, const ck_pass *a, int i,
+                           int grp, int nt);
+
+// Parallel over (image, group) pairs when there are enough of them, each
+// thread with its own columns and a single-threaded GEMM; otherwise one
+// pair at a time, with the lowering and the GEMM using the threads inside.
+// Either way each output element sees the same arithmetic.
+static void for_pairs(const ck_shape *s, const ck_pass *a, ck_pair_fn fn) {
+    int nt = ck_team_threads();
+    int groups = s->cg->groups;
+    long pairs = (long)s->cg->n * groups;
+    if (nt > 1 && pairs >= nt) {
+#pragma omp parallel for num_threads(nt) schedule(static)
+        for (long p = 0; p < pairs; p++)
+            fn(s, a, (int)(p / groups), (int)(p % groups), 1);
+    } else {
+        for (long p = 0; p < pairs; p++)
+            fn(s, a, (int)(p / groups), (int)(p % groups), nt);
+    }
+}
+
+static void forward_pair(const ck_shape *s, const ck_pass *a, int i, int grp,
+                         int nt) {
+    const float *x = a->in + i * s->img_n + grp * s->img_grp;
+    const float *b = x;
+    if (!s->direct) {
+        float *cols = ck_ws_floats(CK_WS_COLS, (size_t)s->kdim * s->ncol);
+        lower(s, x, cols, nt);
+        b = cols;
+    }
+    float *y = a->out + i * s->col_n + (size_t)grp * s->opg * s->ncol;
+    ck_sgemm(0, 0, s->opg, s->ncol, s->kdim, 1.0f,
+             a->w + (size_t)grp * s->opg * s->kdim, s->kdim, b, s->ncol,
+             0.0f, y, s->ncol);
+    if (a->bias) {
+        for (int o = 0; o < s->opg; o++) {
+            float bv = a->bias[grp * s->opg + o];
+            float *row = y + (size_t)o * s->ncol;
+            for (int j = 0; j < s->ncol; j++) row[j] += bv;
+        }
+    }
+}
+
+void ck_conv_lower_gemm(const ck_conv_geom *cg, const float *img,
+                        const float *w, const float *bias, float *out) {
+    ck_shape s = shape_of(cg);
+    ck_pass a = {img, w, bias, out};
+    for_pairs(&s, &a, forward_pair);
+}
+
+static void raise_pair(const ck_shape *s, const ck_pass *a, int i, int grp,
+                       int nt) {
+    const ck_lower_geom *g = &s->cg->g;
+    const float *dy = a->in + i * s->col_n + (size_t)grp * s->opg * s->ncol;
+    float *x = a->out + i * s->img_n + grp * s->img_grp;
+    const float *wg = a->w + (size_t)grp * s->opg * s->kdim;
+    if (s->direct) {
+        ck_sgemm(1, 0, s->kdim, s->ncol, s->opg, 1.0f, wg, s->kdim, dy,
+                 s->ncol, 0.0f, x, s->ncol);
+    } else {
+        float *cols = ck_ws_floats(CK_WS_COLS, (size_t)s->kdim * s->ncol);
+        ck_sgemm(1, 0, s->kdim, s->ncol, s->opg, 1.0f, wg, s->kdim, dy,
+                 s->ncol, 0.0f, cols, s->ncol);
+        raise_cols(s, cols, x, nt);
+    }
+    if (a->bias) {
+        size_t plane = (size_t)g->ih * g->iw;
+        for (int c = 0; c < s->cpg; c++) {
+            float bv = a->bias[grp * s->cpg + c];
+            float *p = x + c * plane;
+            for (size_t j = 0; j < plane; j++) p[j] += bv;
+        }
+    }
+}
+
+void ck_conv_gemm_raise(const ck_conv_geom *cg, const float *col,
+                        const float *w, const float *bias, float *img) {
+    ck_shape s = shape_of(cg);
+    ck_pass a = {col, w, bias, img};
+    for_pairs(&s, &a, raise_pair);
+}
+
+// The weight gradient of images [blk*B, blk*B + B): a chain of GEMMs that
+// starts from zero (beta 0) and accumulates (beta 1) in image order.
+static void weight_block(const ck_shape *s, int blk, const float *img,
+                         const float *col, float *part, int nt) {
+    int i0 = blk * CK_BATCH_BLOCK;
+    int i1 = i0 + CK_BATCH_BLOCK;
+    if (i1 > s->cg->n) i1 = s->cg->n;
+    for (int grp = 0; grp < s->cg->groups; grp++) {
+        float *pg = part + (size_t)grp * s->opg * s->kdim;
+        for (int i = i0; i < i1; i++) {
+            const float *x = img + i * s->img_n + grp * s->img_grp;
+            const float *dy =
+                col + i * s->col_n + (size_t)grp * s->opg * s->ncol;
+            const float *b = x;
+            if (!s->direct) {
+                float *cols =
+                    ck_ws_floats(CK_WS_COLS, (size_t)s->kdim * s->ncol);
+                lower(s, x, cols, nt);
+                b = cols;
+            }
+            ck_sgemm(0, 1, s->opg, s->kdim, s->ncol, 1.0f, dy, s->ncol, b,
+                     s->ncol, i == i0 ? 0.0f : 1.0f, pg, s->kdim);
+        }
+    }
+}
+
+// dw = (((p0 + p1) + p2) + ...) element by element, in block order. Blocks
+// are computed a wave at a time; the wave size only decides how many
+// partials are alive at once, never the order of the additions.
+static void fold(float *dw, const float *part, int nb, int first,
+                 size_t begin, size_t end, size_t wsize) {
+    for (size_t e = begin; e < end; e++) {
+        float acc = first ? part[e] : dw[e] + part[e];
+        for (int j = 1; j < nb; j++) acc += part[j * wsize + e];
+        dw[e] = acc;
+    }
+}
+
+void ck_conv_weight_grad(const ck_conv_geom *cg, const float *img,
+                         const float *col, float *dw) {
+    ck_shape s = shape_of(cg);
+    size_t wsize = (size_t)cg->co * s.kdim;
+    int nblocks = (cg->n + CK_BATCH_BLOCK - 1) / CK_BATCH_BLOCK;
+    int nt = ck_team_threads();
+    int wave = nt > 1 && nblocks >= nt ? nt : 1;
+    float *part = ck_ws_floats(CK_WS_PARTIAL, (size_t)wave * wsize);
+    if (wave > 1) {
+#pragma omp parallel num_threads(nt)
+        for (int b0 = 0; b0 < nblocks; b0 += wave) {
+            int nb = nblocks - b0 < wave ? nblocks - b0 : wave;
+#pragma omp for schedule(static)
+            for (int j = 0; j < nb; j++)
+                weight_block(&s, b0 + j, img, col, part + j * wsize, 1);
+            long chunks = (long)((wsize + CK_FOLD_CHUNK - 1) / CK_FOLD_CHUNK);
+#pragma omp for schedule(static)
+            for (long ch = 0; ch < chunks; ch++) {
+                size_t e0 = (size_t)ch * CK_FOLD_CHUNK;
+                size_t e1 = e0 + CK_FOLD_CHUNK < wsize ? e0 + CK_FOLD_CHUNK
+                                                       : wsize;
+                fold(dw, part, nb, b0 == 0, e0, e1, wsize);
+            }
+        }
+    } else {
+        for (int b = 0; b < nblocks; b++) {
+            weight_block(&s, b, img, col, part, nt);
+            fold(dw, part, 1, b == 0, 0, wsize, wsize);
+        }
+    }
+}
+
+// Sum of m floats in eight fixed lanes of doubles: vectorizes, and the
+// order of additions is fixed by the code, not by the compiler or threads.
+static double plane_sum(const float *t, size_t m) {
+    double lane[8] = {0};
+    size_t j = 0;
+    for (; j + 8 <= m; j += 8)
+        for (int l = 0; l < 8; l++) lane[l] += t[j + l];
+    for (; j < m; j++) lane[0] += t[j];
+    return ((lane[0] + lane[1]) + (lane[2] + lane[3])) +
+           ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+}
+
+void ck_channel_sum(int n, int ch, size_t plane, const float *t, float *db) {
+    int nblocks = (n + CK_BATCH_BLOCK - 1) / CK_BATCH_BLOCK;
+    long tasks = (long)nblocks * ch;
+    double *part = (double *)ck_ws_floats(CK_WS_AUX, 2 * (size_t)tasks);
+    int nt = ck_team_threads();
+    (void)nt;  // unused without OpenMP
+    // One task per (block, channel): each partial is computed whole by one
+    // thread, then the blocks meet in order.
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (long task = 0; task < tasks; task++) {
+        int blk = (int)(task / ch), c = (int)(task % ch);
+        int i1 = (blk + 1) * CK_BATCH_BLOCK < n ? (blk + 1) * CK_BATCH_BLOCK
+                                                : n;
+        double acc = 0.0;
+        for (int i = blk * CK_BATCH_BLOCK; i < i1; i++)
+            acc += plane_sum(t + ((size_t)i * ch + c) * plane, plane);
+        part[task] = acc;
+    }
+    for (int c = 0; c < ch; c++) {
+        double acc = 0.0;
+        for (int blk = 0; blk < nblocks; blk++) acc += part[(long)blk * ch + c];
+        db[c] = (float)acc;
+    }
+}
+
+// ---------------------------------------------------------------------------
+// conv2d
+// ---------------------------------------------------------------------------
+
+// PyTorch's output size, or 0 when the dilated kernel overhangs the padded
+// input.
+static int conv_out(int in, int pad, int dil, int kernel, int stride) {
+    long num = (long)in + 2L * pad - (long)dil * (kernel - 1) - 1;
+    if (num < 0) return 0;
+    long out = num / stride + 1;
+    return out > INT_MAX ? INT_MAX : (int)out;
+}
+
+int ck_conv2d_check(ck_conv2d_params *p, char *err, size_t err_len) {
+    if (p->n < 1 || p->c < 1 || p->h < 1 || p->w < 1 || p->k < 1)
+        CK_FAIL("conv2d: sizes must be >= 1 (n=%d, c=%d, h=%d, w=%d, k=%d)",
+                p->n, p->c, p->h, p->w, p->k);
+    if (p->kh < 1 || p->kw < 1)
+        CK_FAIL("conv2d: kernel size must be >= 1 (kh=%d, kw=%d)", p->kh,
+                p->kw);
+    if (p->stride_h < 1 || p->stride_w < 1)
+        CK_FAIL("conv2d: stride must be >= 1 (stride_h=%d, stride_w=%d)",
+                p->stride_h, p->stride_w);
+    if (p->dil_h < 1 || p->dil_w < 1)
+        CK_FAIL("conv2d: dilation must be >= 1 (dil_h=%d, dil_w=%d)",
+                p->dil_h, p->dil_w);
+    if (p->pad_h < 0 || p->pad_w < 0)
+        CK_FAIL("conv2d: padding must be >= 0 (pad_h=%d, pad_w=%d)",
+                p->pad_h, p->pad_w);
+    if (p->groups < 1)
+        CK_FAIL("conv2d: groups must be >= 1 (groups=%d)", p->groups);
+    if (p->c % p->groups != 0)
+        CK_FAIL("conv2d: input channels c=%d not divisible by groups=%d",
+                p->c, p->groups);
+    if (p->k % p->groups != 0)
+        CK_FAIL("conv2d: output channels k=%d not divisible by groups=%d",
+                p->k, p->groups);
+    int oh = conv_out(p->h, p->pad_h, p->dil_h, p->kh, p->stride_h);
+    int ow = conv_out(p->w, p->pad_w, p->dil_w, p->kw, p->stride_w);
+    if (oh < 1)
+        CK_FAIL("conv2d: output height %d < 1 (h=%d, kh=%d, pad_h=%d, "
+                "dil_h=%d, stride_h=%d)",
+                oh, p->h, p->kh, p->pad_h, p->dil_h, p->stride_h);
+    if (ow < 1)
+        CK_FAIL("conv2d: output width %d < 1 (w=%d, kw=%d, pad_w=%d, "
+                "dil_w=%d, stride_w=%d)",
+                ow, p->w, p->kw, p->pad_w, p->dil_w, p->stride_w);
+    // GEMM sizes are ints.
+    if ((long)oh * ow > INT_MAX || (long)p->h * p->w > INT_MAX ||
+        (long)(p->c / p->groups) * p->kh * p->kw > INT_MAX)
+        CK_FAIL("conv2d: sizes overflow 32-bit GEMM dimensions (c=%d, "
+                "h=%d, w=%d, kh=%d, kw=%d)",
+                p->c, p->h, p->w, p->kh, p->kw);
+    p->out_h = oh;
+    p->out_w = ow;
+    return 0;
+}
+
+static ck_conv_geom conv2d_geom(const ck_conv2d_params *p) {
+    ck_conv_geom cg = {
+        .n = p->n, .groups = p->groups, .ci = p->c, .co = p->k,
+        .g = {.ih = p->h, .iw = p->w, .oh = p->out_h, .ow = p->out_w,
+              .kh = p->kh, .kw = p->kw, .sh = p->stride_h, .sw = p->stride_w,
+              .ph = p->pad_h, .pw = p->pad_w, .dh = p->dil_h,
+              .dw = p->dil_w}};
+    return cg;
+}
+
+void ck_conv2d_forward_f32(const ck_conv2d_params *p, const float *x,
+                           const float *w, const float *bias, float *y) {
+    ck_conv_geom cg = conv2d_geom(p);
+    ck_conv_lower_gemm(&cg, x, w, bias, y);
+}
+
+void ck_conv2d_backward_data_f32(const ck_conv2d_params *p, const float *dy,
+                                 const float *w, float *dx) {
+    ck_conv_geom cg = conv2d_geom(p);
+    ck_conv_gemm_raise(&cg, dy, w, NULL, dx);
+}
+
+void ck_conv2d_backward_weight_f32(const ck_conv2d_params *p, const float *x,
+                                   const float *dy, float *dw) {
+    ck_conv_geom cg = conv2d_geom(p);
+    ck_conv_weight_grad(&cg, x, dy, dw);
+}
+
+void ck_conv2d_backward_bias_f32(const ck_conv2d_params *p, const float *dy,
+                                 float *db) {
+    ck_channel_sum(p->n, p->k, (size_t)p->out_h * p->out_w, dy, db);
+}

@@ -1,0 +1,92 @@
+// im2col / col2im: the lowering that turns convolution into one GEMM.
+// Rows are filled a whole output row at a time; the in-bounds span of each
+// kernel tap is computed once so the inner loops carry no bounds checks.
+#include <string.h>
+
+#include "workspace.h"
+
+// The [lo, hi) range of output positions o whose input o*s + off lies in
+// [0, n).
+static inline void valid_span(int n, int out, int s, int off, int *lo,
+                              int *hi) {
+    int l = off >= 0 ? 0 : (-off + s - 1) / s;
+    int h = n - 1 - off < 0 ? 0 : (n - 1 - off) / s + 1;
+    if (h > out) h = out;
+    if (l > h) l = h;
+    *lo = l;
+    *hi = h;
+}
+
+void ck_im2col(const ck_lower_geom *g, const float *img, int c0, int c1,
+               float *cols) {
+    const size_t plane = (size_t)g->ih * g->iw;
+    const size_t ncol = (size_t)g->oh * g->ow;
+    const int sw = g->sw;
+    for (int c = c0; c < c1; c++) {
+        const float *src = img + (size_t)c * plane;
+        for (int ky = 0; ky < g->kh; ky++) {
+            int oy_lo, oy_hi;
+            int yoff = ky * g->dh - g->ph;
+            valid_span(g->ih, g->oh, g->sh, yoff, &oy_lo, &oy_hi);
+            for (int kx = 0; kx < g->kw; kx++) {
+                int ox_lo, ox_hi;
+                int xoff = kx * g->dw - g->pw;
+                valid_span(g->iw, g->ow, sw, xoff, &ox_lo, &ox_hi);
+                size_t row = ((size_t)c * g->kh + ky) * g->kw + kx;
+                float *dst = cols + row * ncol;
+                memset(dst, 0, (size_t)oy_lo * g->ow * sizeof(float));
+                for (int oy = oy_lo; oy < oy_hi; oy++) {
+                    float *d = dst + (size_t)oy * g->ow;
+                    const float *s = src + (size_t)(oy * g->sh + yoff) * g->iw;
+                    for (int ox = 0; ox < ox_lo; ox++) d[ox] = 0.0f;
+                    if (sw == 1) {
+                        memcpy(d + ox_lo, s + ox_lo + xoff,
+                               (size_t)(ox_hi - ox_lo) * sizeof(float));
+                    } else {
+                        for (int ox = ox_lo; ox < ox_hi; ox++)
+                            d[ox] = s[ox * sw + xoff];
+                    }
+                    for (int ox = ox_hi; ox < g->ow; ox++) d[ox] = 0.0f;
+                }
+                memset(dst + (size_t)oy_hi * g->ow, 0,
+                       (size_t)(g->oh - oy_hi) * g->ow * sizeof(float));
+            }
+        }
+    }
+}
+
+void ck_col2im(const ck_lower_geom *g, const float *cols, int c0, int c1,
+               float *img) {
+    const size_t plane = (size_t)g->ih * g->iw;
+    const size_t ncol = (size_t)g->oh * g->ow;
+    const int sw = g->sw;
+    for (int c = c0; c < c1; c++) {
+        float *dst = img + (size_t)c * plane;
+        memset(dst, 0, plane * sizeof(float));
+        // Taps in a fixed order, so each pixel sums its terms identically
+        // whatever thread runs this channel.
+        for (int ky = 0; ky < g->kh; ky++) {
+            int oy_lo, oy_hi;
+            int yoff = ky * g->dh - g->ph;
+            valid_span(g->ih, g->oh, g->sh, yoff, &oy_lo, &oy_hi);
+            for (int kx = 0; kx < g->kw; kx++) {
+                int ox_lo, ox_hi;
+                int xoff = kx * g->dw - g->pw;
+                valid_span(g->iw, g->ow, sw, xoff, &ox_lo, &ox_hi);
+                size_t row = ((size_t)c * g->kh + ky) * g->kw + kx;
+                const float *src = cols + row * ncol;
+                for (int oy = oy_lo; oy < oy_hi; oy++) {
+                    const float *s = src + (size_t)oy * g->ow;
+                    float *d = dst + (size_t)(oy * g->sh + yoff) * g->iw;
+                    if (sw == 1) {
+                        for (int ox = ox_lo; ox < ox_hi; ox++)
+                            d[ox + xoff] += s[ox];
+                    } else {
+                        for (int ox = ox_lo; ox < ox_hi; ox++)
+                            d[ox * sw + xoff] += s[ox];
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,97 @@
+// Private helpers shared by the convolution and pooling kernels: per-thread
+// scratch buffers, the thread count a kernel may use, and the im2col/col2im
+// lowering. Not part of the public header.
+#ifndef CK_WORKSPACE_H
+#define CK_WORKSPACE_H
+
+#include <stddef.h>
+
+#include "ckernels.h"
+
+// The toolchain clang does not find omp.h, so declare the few calls we use.
+#ifdef _OPENMP
+int omp_get_thread_num(void);
+int omp_get_max_threads(void);
+int omp_in_parallel(void);
+#endif
+
+// ---------------------------------------------------------------------------
+// Workspace. Each OS thread (OpenMP worker or a caller's own thread) owns a
+// few growable slots; a buffer grows to the largest request and is kept, so
+// the steady state never allocates. Thread-local rather than indexed by
+// omp_get_thread_num(): two kernels running side by side inside a parallel
+// region, or on two foreign threads, both see thread number 0.
+// ---------------------------------------------------------------------------
+enum {
+    CK_WS_COLS = 0,     // im2col columns
+    CK_WS_PARTIAL = 1,  // per-block partial results of a reduction
+    CK_WS_AUX = 2,      // small extras (bias partials)
+    CK_WS_PACK_A = 3,   // free for GEMM packing, which conv calls while
+    CK_WS_PACK_B = 4,   // holding the slots above
+    CK_WS_SLOTS = 5
+};
+
+// A 64-byte aligned buffer of at least count floats owned by the calling
+// thread; contents are undefined. Valid until the same slot is asked again
+// on this thread. Aborts if memory runs out.
+float *ck_ws_floats(int slot, size_t count);
+// Frees the calling thread's buffers (they are also freed at thread exit).
+void ck_ws_release(void);
+
+// Threads a kernel may fork here: 1 inside an active parallel region (the
+// caller already owns the cores), else ck_get_num_threads().
+static inline int ck_team_threads(void) {
+#ifdef _OPENMP
+    if (omp_in_parallel()) return 1;
+    int n = ck_get_num_threads();
+    return n < 1 ? 1 : n;
+#else
+    return 1;
+#endif
+}
+
+// ---------------------------------------------------------------------------
+// Lowering. The "image" side is [channels, ih, iw]; the "column" side has
+// ch*kh*kw rows (channel, ky, kx) of oh*ow entries each, where row (c, ky, kx)
+// at (oy, ox) reads image (c, oy*sh - ph + ky*dh, ox*sw - pw + kx*dw), zero
+// outside. The same geometry serves conv2d (image = input) and
+// conv_transpose2d (image = output).
+// ---------------------------------------------------------------------------
+typedef struct {
+    int ih, iw;          // image plane
+    int oh, ow;          // column plane
+    int kh, kw, sh, sw, ph, pw, dh, dw;
+} ck_lower_geom;
+
+// cols rows [c0*kh*kw, c1*kh*kw) from image channels [c0, c1).
+void ck_im2col(const ck_lower_geom *g, const float *img, int c0, int c1,
+               float *cols);
+// Image channels [c0, c1) = sum of their column rows (overwrites img).
+void ck_col2im(const ck_lower_geom *g, const float *cols, int c0, int c1,
+               float *img);
+
+// ---------------------------------------------------------------------------
+// The GEMM-shaped convolution engine (conv2d.c). "img" tensors are
+// [n, ci, ih, iw], "col-side" tensors [n, co, oh, ow], weights
+// [co, ci/groups, kh, kw]: conv2d uses it directly, conv_transpose2d with the
+// roles of input and output swapped.
+// ---------------------------------------------------------------------------
+typedef struct {
+    int n, groups;
+    int ci, co;          // total channels on the image and column side
+    ck_lower_geom g;
+} ck_conv_geom;
+
+// out[n, co, oh, ow] = W x im2col(img) (+ bias[co] if not NULL).
+void ck_conv_lower_gemm(const ck_conv_geom *cg, const float *img,
+                        const float *w, const float *bias, float *out);
+// img[n, ci, ih, iw] = col2im(W^T x col) (+ bias[ci] if not NULL).
+void ck_conv_gemm_raise(const ck_conv_geom *cg, const float *col,
+                        const float *w, const float *bias, float *img);
+// dw[co, ci/groups, kh, kw] = sum over n of col x im2col(img)^T.
+void ck_conv_weight_grad(const ck_conv_geom *cg, const float *img,
+                         const float *col, float *dw);
+// db[ch] = sum of t[n, ch, plane] over n and plane.
+void ck_channel_sum(int n, int ch, size_t plane, const float *t, float *db);
+
+#endif  // CK_WORKSPACE_H
