@@ -34,6 +34,9 @@ const char *ck_isa_name(void);
 /// Forces an instruction set ("avx512", "avx2", "generic") for testing;
 /// returns 0 on success, -1 if the CPU lacks it or the name is unknown.
 int ck_force_isa(const char *name);
+/// Measures peak FP32 GFLOP/s of the current ISA with an FMA loop on the
+/// given number of threads (takes about a quarter of a second).
+double ck_measure_peak_gflops(int threads);
 
 // ---------------------------------------------------------------------------
 // GEMM: C = alpha * op(A) * op(B) + beta * C, row-major.
