@@ -1,0 +1,250 @@
+import CKernels
+import XCTest
+
+/// SplitMix64: a tiny seeded generator, so every run draws the same cases.
+struct ConvKernelRNG {
+    private var state: UInt64
+
+    init(seed: UInt64) { state = seed }
+
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
+    mutating func int(_ range: ClosedRange<Int>) -> Int {
+        range.lowerBound + Int(next() % UInt64(range.count))
+    }
+
+    mutating func pick<T>(_ choices: [T]) -> T { choices[int(0...choices.count - 1)] }
+
+    /// Uniform in [-1, 1).
+    mutating func float() -> Float { Float(next() >> 40) / Float(1 << 23) - 1 }
+
+    mutating func floats(_ count: Int) -> [Float] { (0..<count).map { _ in float() } }
+}
+
+/// Shared checks for the convolution and pooling kernel tests.
+enum ConvKernelCheck {
+    /// Runs `body` at 1 and at 2 threads, asserts the two results are
+    /// bitwise identical, and returns the 1-thread result.
+    static func atOneAndTwoThreads(
+        _ what: String, file: StaticString = #filePath, line: UInt = #line,
+        _ body: () -> [Float]
+    ) -> [Float] {
+        let saved = ck_get_num_threads()
+        defer { ck_set_num_threads(saved) }
+        ck_set_num_threads(1)
+        let one = body()
+        ck_set_num_threads(2)
+        let two = body()
+        XCTAssertTrue(
+            one.elementsEqual(two) { $0.bitPattern == $1.bitPattern },
+            "\(what): results at 1 and 2 threads differ", file: file, line: line)
+        return one
+    }
+
+    /// max |got - ref| <= 1e-4 * max(1, max |ref|).
+    static func assertClose(
+        _ got: [Float], _ ref: [Float], _ what: String,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
+        XCTAssertEqual(got.count, ref.count, what, file: file, line: line)
+        var maxDiff: Float = 0
+        var maxRef: Float = 1
+        for (g, r) in zip(got, ref) {
+            let d = abs(g - r)
+            if !(d <= maxDiff) { maxDiff = d.isNaN ? .infinity : d }
+            maxRef = max(maxRef, abs(r))
+        }
+        XCTAssertLessThanOrEqual(
+            maxDiff, 1e-4 * maxRef, "\(what): max abs diff \(maxDiff)", file: file,
+            line: line)
+    }
+
+    /// Calls `body` with a pointer to `values`, or nil.
+    static func withOptional<R>(
+        _ values: [Float]?, _ body: (UnsafePointer<Float>?) -> R
+    ) -> R {
+        guard let values else { return body(nil) }
+        return values.withUnsafeBufferPointer { body($0.baseAddress) }
+    }
+
+    /// The status and message of a `ck_*_check` call.
+    static func message(
+        _ call: (UnsafeMutablePointer<CChar>, Int) -> Int32
+    ) -> (status: Int32, text: String) {
+        var buffer = [CChar](repeating: 0, count: 256)
+        let status = buffer.withUnsafeMutableBufferPointer {
+            call($0.baseAddress!, $0.count)
+        }
+        let text = buffer.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        return (status, text)
+    }
+}
+
+final class ConvKernelTests: XCTestCase {
+    private typealias Check = ConvKernelCheck
+
+    private func params(
+        n: Int, c: Int, h: Int, w: Int, k: Int, kernel: (Int, Int),
+        stride: (Int, Int) = (1, 1), pad: (Int, Int) = (0, 0), dil: (Int, Int) = (1, 1),
+        groups: Int = 1
+    ) -> ck_conv2d_params {
+        var p = ck_conv2d_params()
+        (p.n, p.c, p.h, p.w, p.k) = (Int32(n), Int32(c), Int32(h), Int32(w), Int32(k))
+        (p.kh, p.kw) = (Int32(kernel.0), Int32(kernel.1))
+        (p.stride_h, p.stride_w) = (Int32(stride.0), Int32(stride.1))
+        (p.pad_h, p.pad_w) = (Int32(pad.0), Int32(pad.1))
+        (p.dil_h, p.dil_w) = (Int32(dil.0), Int32(dil.1))
+        p.groups = Int32(groups)
+        return p
+    }
+
+    /// Every pass of one configuration: fast at 1 and 2 threads (bitwise
+    /// equal) against the naive reference.
+    private func checkAllPasses(
+        _ params: ck_conv2d_params, bias hasBias: Bool, rng: inout ConvKernelRNG,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
+        var p = params
+        let (n, c, h, w, k) = (Int(p.n), Int(p.c), Int(p.h), Int(p.w), Int(p.k))
+        let xCount = n * c * h * w
+        let wCount = k * (c / Int(p.groups)) * Int(p.kh) * Int(p.kw)
+        let yCount = n * k * Int(p.out_h) * Int(p.out_w)
+        let x = rng.floats(xCount), wt = rng.floats(wCount), dy = rng.floats(yCount)
+        let bias: [Float]? = hasBias ? rng.floats(k) : nil
+        let tag = "conv2d \(p)"
+
+        let y = Check.atOneAndTwoThreads("\(tag) forward", file: file, line: line) {
+            var y = [Float](repeating: .nan, count: yCount)
+            Check.withOptional(bias) { ck_conv2d_forward_f32(&p, x, wt, $0, &y) }
+            return y
+        }
+        var yRef = [Float](repeating: .nan, count: yCount)
+        Check.withOptional(bias) { ck_conv2d_forward_f32_ref(&p, x, wt, $0, &yRef) }
+        Check.assertClose(y, yRef, "\(tag) forward", file: file, line: line)
+
+        let dx = Check.atOneAndTwoThreads("\(tag) backward_data", file: file, line: line) {
+            var dx = [Float](repeating: .nan, count: xCount)
+            ck_conv2d_backward_data_f32(&p, dy, wt, &dx)
+            return dx
+        }
+        var dxRef = [Float](repeating: .nan, count: xCount)
+        ck_conv2d_backward_data_f32_ref(&p, dy, wt, &dxRef)
+        Check.assertClose(dx, dxRef, "\(tag) backward_data", file: file, line: line)
+
+        let dw = Check.atOneAndTwoThreads("\(tag) backward_weight", file: file, line: line) {
+            var dw = [Float](repeating: .nan, count: wCount)
+            ck_conv2d_backward_weight_f32(&p, x, dy, &dw)
+            return dw
+        }
+        var dwRef = [Float](repeating: .nan, count: wCount)
+        ck_conv2d_backward_weight_f32_ref(&p, x, dy, &dwRef)
+        Check.assertClose(dw, dwRef, "\(tag) backward_weight", file: file, line: line)
+
+        let db = Check.atOneAndTwoThreads("\(tag) backward_bias", file: file, line: line) {
+            var db = [Float](repeating: .nan, count: k)
+            ck_conv2d_backward_bias_f32(&p, dy, &db)
+            return db
+        }
+        var dbRef = [Float](repeating: .nan, count: k)
+        ck_conv2d_backward_bias_f32_ref(&p, dy, &dbRef)
+        Check.assertClose(db, dbRef, "\(tag) backward_bias", file: file, line: line)
+    }
+
+    func testRandomConfigurationsMatchReference() {
+        var rng = ConvKernelRNG(seed: 0x00C0_4E12)
+        var ran = 0
+        while ran < 40 {
+            let groups = rng.pick([1, 1, 2, 4])
+            let depthwise = rng.int(0...3) == 0
+            let c = groups * rng.int(1...3)
+            var p = params(
+                n: rng.int(1...9), c: c, h: rng.int(1...11), w: rng.int(1...11),
+                k: depthwise ? c : groups * rng.int(1...3),
+                kernel: (rng.int(1...4), rng.int(1...4)),
+                stride: (rng.int(1...3), rng.int(1...3)), pad: (rng.int(0...2), rng.int(0...2)),
+                dil: (rng.int(1...2), rng.int(1...2)), groups: groups)
+            guard ck_conv2d_check(&p, nil, 0) == 0 else { continue }
+            ran += 1
+            checkAllPasses(p, bias: rng.int(0...1) == 1, rng: &rng)
+        }
+    }
+
+    func testPointwiseAndDepthwiseShapes() {
+        var rng = ConvKernelRNG(seed: 7)
+        let cases = [
+            // 1x1 stride 1 pad 0 skips im2col.
+            params(n: 3, c: 5, h: 7, w: 6, k: 4, kernel: (1, 1)),
+            params(n: 2, c: 4, h: 5, w: 5, k: 6, kernel: (1, 1), groups: 2),
+            // 1x1 with stride or padding still lowers.
+            params(n: 2, c: 3, h: 7, w: 7, k: 2, kernel: (1, 1), stride: (2, 2)),
+            params(n: 1, c: 2, h: 3, w: 4, k: 3, kernel: (1, 1), pad: (1, 0)),
+            // Depthwise 3x3, and a single image at 2 threads (parallel inside).
+            params(n: 5, c: 4, h: 9, w: 8, k: 4, kernel: (3, 3), pad: (1, 1), groups: 4),
+            params(n: 1, c: 3, h: 12, w: 10, k: 5, kernel: (3, 3), pad: (1, 1)),
+            // Kernel as large as the padded input: a 1x1 output.
+            params(n: 2, c: 2, h: 3, w: 3, k: 2, kernel: (5, 5), pad: (1, 1)),
+        ]
+        for var p in cases {
+            XCTAssertEqual(ck_conv2d_check(&p, nil, 0), 0)
+            checkAllPasses(p, bias: true, rng: &rng)
+        }
+    }
+
+    func testForwardKnownValues() {
+        // Worked by hand: a 2x2 all-ones kernel sums each 2x2 window of
+        // [[1, 2, 3], [4, 5, 6], [7, 8, 9]]; then bias 0.5.
+        var p = params(n: 1, c: 1, h: 3, w: 3, k: 1, kernel: (2, 2))
+        XCTAssertEqual(ck_conv2d_check(&p, nil, 0), 0)
+        XCTAssertEqual([p.out_h, p.out_w], [2, 2])
+        let x: [Float] = [1, 2, 3, 4, 5, 6, 7, 8, 9]
+        let w: [Float] = [1, 1, 1, 1]
+        let bias: [Float] = [0.5]
+        var y = [Float](repeating: 0, count: 4)
+        ck_conv2d_forward_f32(&p, x, w, bias, &y)
+        XCTAssertEqual(y, [12.5, 16.5, 24.5, 28.5])
+    }
+
+    func testCheckComputesOutputSize() {
+        var p = params(
+            n: 1, c: 1, h: 10, w: 9, k: 1, kernel: (3, 2), stride: (2, 3), pad: (1, 2),
+            dil: (2, 1))
+        XCTAssertEqual(ck_conv2d_check(&p, nil, 0), 0)
+        // (10 + 2 - 2*2 - 1) / 2 + 1 = 4; (9 + 4 - 1 - 1) / 3 + 1 = 4.
+        XCTAssertEqual([p.out_h, p.out_w], [4, 4])
+    }
+
+    func testCheckRejectsBadParameters() {
+        let good = params(n: 2, c: 4, h: 5, w: 5, k: 6, kernel: (3, 3), groups: 2)
+        let bad: [(String, (inout ck_conv2d_params) -> Void)] = [
+            ("sizes", { $0.n = 0 }),
+            ("sizes", { $0.c = -1 }),
+            ("kernel", { $0.kw = 0 }),
+            ("stride", { $0.stride_h = 0 }),
+            ("dilation", { $0.dil_w = 0 }),
+            ("padding", { $0.pad_h = -1 }),
+            ("groups", { $0.groups = 0 }),
+            ("input channels c=4 not divisible by groups=3", { $0.groups = 3 }),
+            ("output channels k=5 not divisible", { $0.k = 5 }),
+            ("output height 0 < 1 (h=3, kh=5", { $0.h = 3; $0.kh = 5 }),
+            ("output width", { $0.kw = 4; $0.dil_w = 2 }),
+        ]
+        for (expected, mutate) in bad {
+            var p = good
+            mutate(&p)
+            let (status, text) = Check.message { ck_conv2d_check(&p, $0, $1) }
+            XCTAssertEqual(status, -1, expected)
+            XCTAssertTrue(text.hasPrefix("conv2d: "), text)
+            XCTAssertTrue(text.contains(expected), "\(text) lacks \(expected)")
+        }
+        // A NULL message buffer is allowed.
+        var p = good
+        p.groups = 3
+        XCTAssertEqual(ck_conv2d_check(&p, nil, 0), -1)
+    }
+}
