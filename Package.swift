@@ -8,7 +8,7 @@ let openMPC: [CSetting] = [
     .unsafeFlags(["-O3"], .when(platforms: [.macOS])),
 ]
 let openMPLink: [LinkerSetting] = [
-    .unsafeFlags(["-L/usr/lib/llvm-14/lib", "-fopenmp"], .when(platforms: [.linux])),
+    .unsafeFlags(["-L/usr/lib/llvm-14/lib"], .when(platforms: [.linux])),
     .linkedLibrary("omp", .when(platforms: [.linux])),
 ]
 

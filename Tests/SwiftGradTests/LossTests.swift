@@ -1,0 +1,68 @@
+import Foundation
+import XCTest
+@testable import SwiftGrad
+
+final class LossTests: XCTestCase {
+    let logits = awayFromZero([4, 5], seed: 21)
+    let labels = Tensor([0, 3, 4, 1])
+
+    func naiveCrossEntropy(_ l: [Float], _ y: [Int], classes: Int, weights: [Float]? = nil) -> Float {
+        var total: Double = 0, wsum: Double = 0
+        for (r, label) in y.enumerated() {
+            let row = l[(r * classes)..<((r + 1) * classes)].map(Double.init)
+            let lse = Foundation.log(row.map { Foundation.exp($0) }.reduce(0, +))
+            let w = Double(weights?[label] ?? 1)
+            total += w * (lse - row[label])
+            wsum += w
+        }
+        return Float(total / wsum)
+    }
+
+    func testSoftmaxCrossEntropyMatchesNaive() {
+        let loss = softmaxCrossEntropy(logits: logits, labels: labels)
+        XCTAssertEqual(loss.scalar, naiveCrossEntropy(logits.scalars, [0, 3, 4, 1], classes: 5), accuracy: 1e-5)
+        assertGradientsMatch("softmaxCrossEntropy", inputs: [logits]) { softmaxCrossEntropy(logits: $0[0], labels: self.labels) }
+        let w: [Float] = [1, 2, 0.5, 1, 3]
+        let weighted = softmaxCrossEntropy(logits: logits, labels: labels, classWeights: w)
+        XCTAssertEqual(weighted.scalar, naiveCrossEntropy(logits.scalars, [0, 3, 4, 1], classes: 5, weights: w), accuracy: 1e-5)
+    }
+
+    func testCrossEntropyOverProbabilitiesEqualsIndicesForOneHot() {
+        var onehot = [Float](repeating: 0, count: 20)
+        for (r, y) in [0, 3, 4, 1].enumerated() { onehot[r * 5 + y] = 1 }
+        let p = Tensor(shape: [4, 5], scalars: onehot)
+        XCTAssertEqual(softmaxCrossEntropy(logits: logits, probabilities: p).scalar,
+                       softmaxCrossEntropy(logits: logits, labels: labels).scalar, accuracy: 1e-5)
+        assertGradientsMatch("softmaxCrossEntropy(probabilities:)", inputs: [logits]) { softmaxCrossEntropy(logits: $0[0], probabilities: p) }
+    }
+
+    func testLargeLogitsStayFinite() {
+        let big = Tensor(shape: [1, 3], scalars: [1000, -1000, 0])
+        XCTAssertEqual(softmaxCrossEntropy(logits: big, labels: Tensor([0])).scalar, 0, accuracy: 1e-5)
+        XCTAssertTrue(sigmoidCrossEntropy(logits: Tensor([500, -500]), labels: Tensor([1, 0])).scalar.isFinite)
+    }
+
+    func testPixelwiseCrossEntropyMatchesRowwise() {
+        let l = awayFromZero([2, 3, 2, 2], seed: 22)
+        let y = Tensor(shape: [2, 2, 2], scalars: [0, 1, 2, 1, 2, 2, 0, 1])
+        let rows = l.permuted([0, 2, 3, 1]).reshaped(to: [8, 3])
+        let expected = naiveCrossEntropy(rows.scalars, y.scalars.map { Int($0) }, classes: 3, weights: [1, 2, 3])
+        XCTAssertEqual(pixelwiseSoftmaxCrossEntropy(logits: l, labels: y, classWeights: [1, 2, 3]).scalar, expected, accuracy: 1e-5)
+        assertGradientsMatch("pixelwiseSoftmaxCrossEntropy", inputs: [l]) { pixelwiseSoftmaxCrossEntropy(logits: $0[0], labels: y) }
+    }
+
+    func testBinaryCrossEntropyAndMSE() {
+        let x = awayFromZero([6], seed: 23)
+        let z = Tensor([1, 0, 1, 0, 0.5, 1])
+        let naive = zip(x.scalars, z.scalars).map { xv, zv -> Float in
+            let s = 1 / (1 + Foundation.exp(-xv))
+            return -(zv * Foundation.log(s) + (1 - zv) * Foundation.log(1 - s))
+        }.reduce(0, +) / 6
+        XCTAssertEqual(sigmoidCrossEntropy(logits: x, labels: z).scalar, naive, accuracy: 1e-5)
+        assertGradientsMatch("sigmoidCrossEntropy", inputs: [x]) { sigmoidCrossEntropy(logits: $0[0], labels: z) }
+        let t = awayFromZero([6], seed: 24)
+        let mse = zip(x.scalars, t.scalars).map { ($0 - $1) * ($0 - $1) }.reduce(0, +) / 6
+        XCTAssertEqual(meanSquaredError(predicted: x, expected: t).scalar, mse, accuracy: 1e-6)
+        assertGradientsMatch("meanSquaredError", inputs: [x, t]) { meanSquaredError(predicted: $0[0], expected: $0[1]) }
+    }
+}
