@@ -29,7 +29,8 @@ public enum Zlib {
             throw DataError.corruptGzip(path: source, reason: "compressed input over 4 GiB")
         }
         var output: [UInt8] = []
-        output.reserveCapacity(min(sizeHint(input), maxOutputBytes))
+        // Deflate expands at most ~1032:1, which bounds a forged ISIZE hint.
+        output.reserveCapacity(min(sizeHint(input), input.count * 1032, maxOutputBytes))
         var chunk = [UInt8](repeating: 0, count: 1 << 18)
         var stream = z_stream()
         var status = inflateInit2_(&stream, 15 + 32, zlibVersion(), Int32(MemoryLayout<z_stream>.size))

@@ -58,7 +58,7 @@ final class PrefetchTests: XCTestCase {
             if taken == 3 { break }
         }
         // The producer may finish one element in flight; then it must stop.
-        Thread.sleep(forTimeInterval: 0.2)
+        Thread.sleep(forTimeInterval: 0.5)
         let settled = produced.value
         XCTAssertLessThanOrEqual(settled, 3 + 2 + 1)
         Thread.sleep(forTimeInterval: 0.2)
