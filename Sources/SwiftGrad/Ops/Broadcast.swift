@@ -1,17 +1,8 @@
 import CKernels
 
-/// NumPy broadcasting rules: shapes are aligned at the right; each pair of
-/// dimensions must be equal or one of them 1.
+/// NumPy broadcasting rules; a mismatch is a programmer error.
 public func broadcastShape(_ a: [Int], _ b: [Int], op: String = "broadcast") -> [Int] {
-    let rank = max(a.count, b.count)
-    var out = [Int](repeating: 1, count: rank)
-    for i in 0..<rank {
-        let da = i < rank - a.count ? 1 : a[i - (rank - a.count)]
-        let db = i < rank - b.count ? 1 : b[i - (rank - b.count)]
-        precondition(da == db || da == 1 || db == 1, "\(op): shapes \(a) and \(b) cannot be broadcast together")
-        out[i] = da == 1 ? db : da
-    }
-    return out
+    requireShape { try ShapeRules.broadcast(a, b, op: op) }
 }
 
 /// Row-major strides of `shape` laid into `target` (0 on broadcast axes).

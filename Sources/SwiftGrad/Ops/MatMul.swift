@@ -6,18 +6,12 @@ import CKernels
 ///   `transposeB`) gives [M, N].
 /// - Batched: `a` [B, M, K] with `b` [B, K, N] or [K, N] gives [B, M, N].
 public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transposeB: Bool = false) -> Tensor {
-    precondition((a.rank == 2 || a.rank == 3) && (b.rank == 2 || b.rank == 3) && b.rank <= a.rank,
-                 "matmul: unsupported ranks \(a.shape) x \(b.shape)")
+    let outShape = requireShape { try ShapeRules.matmul(a.shape, b.shape, transposeA: transposeA, transposeB: transposeB) }
     let batch = a.rank == 3 ? a.shape[0] : 1
-    if b.rank == 3 {
-        precondition(b.shape[0] == batch, "matmul: batch sizes differ in \(a.shape) x \(b.shape)")
-    }
     let am = a.shape[a.rank - 2], ak = a.shape[a.rank - 1]
     let bk = b.shape[b.rank - 2], bn = b.shape[b.rank - 1]
     let (m, k) = transposeA ? (ak, am) : (am, ak)
-    let (k2, n) = transposeB ? (bn, bk) : (bk, bn)
-    precondition(k == k2, "matmul: inner dimensions differ in \(a.shape)\(transposeA ? "ᵀ" : "") x \(b.shape)\(transposeB ? "ᵀ" : "")")
-    let outShape = a.rank == 3 ? [batch, m, n] : [m, n]
+    let n = outShape[outShape.count - 1]
     let out = Tensor(uninitializedShape: outShape)
     let bStride = b.rank == 3 ? bk * bn : 0
     for i in 0..<batch {

@@ -10,14 +10,7 @@ extension Tensor {
 
     /// The same elements with a new shape; one dimension may be -1 (inferred).
     public func reshaped(to newShape: [Int]) -> Tensor {
-        var target = newShape
-        if let hole = newShape.firstIndex(of: -1) {
-            let known = newShape.enumerated().filter { $0.offset != hole }.reduce(1) { $0 * $1.element }
-            precondition(known > 0 && count % known == 0, "reshaped(to:): cannot reshape \(shape) to \(newShape)")
-            target[hole] = count / known
-        }
-        precondition(target.allSatisfy { $0 >= 0 } && target.reduce(1, *) == count,
-                     "reshaped(to:): cannot reshape \(shape) (\(count) elements) to \(newShape)")
+        let target = requireShape { try ShapeRules.reshape(shape, to: newShape) }
         let out = Tensor(shape: target, storage: storage)
         let source = shape
         return Tensor.record(out, inputs: [self]) { g in [g.reshaped(to: source)] }
@@ -100,15 +93,10 @@ extension Tensor {
     /// Joins tensors along `axis`; all other extents must match.
     public static func concatenate(_ tensors: [Tensor], axis: Int) -> Tensor {
         precondition(!tensors.isEmpty, "concatenate: no tensors")
+        let newShape = requireShape { try ShapeRules.concatenate(tensors.map(\.shape), axis: axis) }
         let first = tensors[0]
         let a = Tensor.axis(axis, rank: first.rank, op: "concatenate")
-        for t in tensors {
-            precondition(t.rank == first.rank && t.shape.enumerated().allSatisfy { $0.offset == a || $0.element == first.shape[$0.offset] },
-                         "concatenate: shapes \(first.shape) and \(t.shape) differ off axis \(axis)")
-        }
         let extents = tensors.map { $0.shape[a] }
-        var newShape = first.shape
-        newShape[a] = extents.reduce(0, +)
         let outer = first.shape[..<a].reduce(1, *)
         let inner = first.shape[(a + 1)...].reduce(1, *)
         let out = Tensor(uninitializedShape: newShape)
