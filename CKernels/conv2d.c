@@ -12,6 +12,11 @@
 // number of threads.
 #define CK_BATCH_BLOCK 4
 
+// Multiply-adds below which a conv pass stays on one thread.
+#define CK_CONV_SERIAL_FMAS (1L << 16)
+
+// Elements below which a channel sum stays on one thread.
+#define CK_REDUCE_SERIAL 32768
 // Weight elements per task when folding partials in parallel.
 #define CK_FOLD_CHUNK 4096
 
@@ -83,22 +88,30 @@ typedef struct {
 typedef void (*ck_pair_fn)(const ck_shape *s, const ck_pass *a, int i,
                            int grp, int nt);
 
-// Parallel over (image, group) pairs when there are enough of them, each
-// thread with its own columns and a single-threaded GEMM; otherwise one
-// pair at a time, with the lowering and the GEMM using the threads inside.
-// Either way each output element sees the same arithmetic.
+// Threads for a pass: one when the whole pass is too small to pay for a
+// fork.
+static int conv_threads(const ck_shape *s) {
+    double fmas = (double)s->cg->n * s->cg->co * s->ncol * s->kdim;
+    return fmas < CK_CONV_SERIAL_FMAS ? 1 : ck_team_threads();
+}
+
+// Whole rounds of (image, group) pairs run in parallel, each thread with
+// its own columns and a single-threaded GEMM; the leftover pairs (fewer
+// than the threads) run one at a time with the lowering and the GEMM using
+// the threads inside. Either way each output element sees the same
+// arithmetic.
 static void for_pairs(const ck_shape *s, const ck_pass *a, ck_pair_fn fn) {
-    int nt = ck_team_threads();
+    int nt = conv_threads(s);
     int groups = s->cg->groups;
     long pairs = (long)s->cg->n * groups;
-    if (nt > 1 && pairs >= nt) {
+    long full = nt > 1 ? pairs / nt * nt : 0;
+    if (full > 0) {
 #pragma omp parallel for num_threads(nt) schedule(static)
-        for (long p = 0; p < pairs; p++)
+        for (long p = 0; p < full; p++)
             fn(s, a, (int)(p / groups), (int)(p % groups), 1);
-    } else {
-        for (long p = 0; p < pairs; p++)
-            fn(s, a, (int)(p / groups), (int)(p % groups), nt);
     }
+    for (long p = full; p < pairs; p++)
+        fn(s, a, (int)(p / groups), (int)(p % groups), nt);
 }
 
 static void forward_pair(const ck_shape *s, const ck_pass *a, int i, int grp,
@@ -205,30 +218,30 @@ void ck_conv_weight_grad(const ck_conv_geom *cg, const float *img,
     ck_shape s = shape_of(cg);
     size_t wsize = (size_t)cg->co * s.kdim;
     int nblocks = (cg->n + CK_BATCH_BLOCK - 1) / CK_BATCH_BLOCK;
-    int nt = ck_team_threads();
-    int wave = nt > 1 && nblocks >= nt ? nt : 1;
-    float *part = ck_ws_floats(CK_WS_PARTIAL, (size_t)wave * wsize);
-    if (wave > 1) {
+    int nt = conv_threads(&s);
+    // Whole waves of nt blocks in parallel; leftover blocks one at a time
+    // with threads inside, as in for_pairs.
+    int full = nt > 1 ? nblocks / nt * nt : 0;
+    float *part = ck_ws_floats(CK_WS_PARTIAL, (full ? nt : 1) * wsize);
+    if (full > 0) {
+        long chunks = (long)((wsize + CK_FOLD_CHUNK - 1) / CK_FOLD_CHUNK);
 #pragma omp parallel num_threads(nt)
-        for (int b0 = 0; b0 < nblocks; b0 += wave) {
-            int nb = nblocks - b0 < wave ? nblocks - b0 : wave;
+        for (int b0 = 0; b0 < full; b0 += nt) {
 #pragma omp for schedule(static)
-            for (int j = 0; j < nb; j++)
+            for (int j = 0; j < nt; j++)
                 weight_block(&s, b0 + j, img, col, part + j * wsize, 1);
-            long chunks = (long)((wsize + CK_FOLD_CHUNK - 1) / CK_FOLD_CHUNK);
 #pragma omp for schedule(static)
             for (long ch = 0; ch < chunks; ch++) {
                 size_t e0 = (size_t)ch * CK_FOLD_CHUNK;
                 size_t e1 = e0 + CK_FOLD_CHUNK < wsize ? e0 + CK_FOLD_CHUNK
                                                        : wsize;
-                fold(dw, part, nb, b0 == 0, e0, e1, wsize);
+                fold(dw, part, nt, b0 == 0, e0, e1, wsize);
             }
         }
-    } else {
-        for (int b = 0; b < nblocks; b++) {
-            weight_block(&s, b, img, col, part, nt);
-            fold(dw, part, 1, b == 0, 0, wsize, wsize);
-        }
+    }
+    for (int b = full; b < nblocks; b++) {
+        weight_block(&s, b, img, col, part, nt);
+        fold(dw, part, 1, b == 0, 0, wsize, wsize);
     }
 }
 
@@ -248,7 +261,7 @@ void ck_channel_sum(int n, int ch, size_t plane, const float *t, float *db) {
     int nblocks = (n + CK_BATCH_BLOCK - 1) / CK_BATCH_BLOCK;
     long tasks = (long)nblocks * ch;
     double *part = (double *)ck_ws_floats(CK_WS_AUX, 2 * (size_t)tasks);
-    int nt = ck_team_threads();
+    int nt = (size_t)n * ch * plane < CK_REDUCE_SERIAL ? 1 : ck_team_threads();
     (void)nt;  // unused without OpenMP
     // One task per (block, channel): each partial is computed whole by one
     // thread, then the blocks meet in order.

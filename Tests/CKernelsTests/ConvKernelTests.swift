@@ -196,6 +196,29 @@ final class ConvKernelTests: XCTestCase {
         }
     }
 
+    func testLargerShapesUseEveryParallelPath() {
+        // Big enough to fork: whole rounds of images in parallel, leftover
+        // images with threads inside (n = 1, 3), and weight-gradient blocks
+        // in parallel waves plus a leftover block (n = 9, 13).
+        var rng = ConvKernelRNG(seed: 5)
+        let cases = [
+            params(n: 1, c: 16, h: 24, w: 24, k: 16, kernel: (3, 3), pad: (1, 1)),
+            params(n: 3, c: 8, h: 20, w: 17, k: 12, kernel: (3, 3), pad: (1, 1)),
+            params(
+                n: 9, c: 8, h: 16, w: 16, k: 8, kernel: (3, 3), stride: (2, 2), pad: (1, 1),
+                groups: 2),
+            params(
+                n: 5, c: 8, h: 16, w: 16, k: 8, kernel: (3, 3), pad: (2, 2), dil: (2, 2),
+                groups: 8),
+            params(n: 1, c: 64, h: 16, w: 16, k: 64, kernel: (1, 1)),
+            params(n: 13, c: 4, h: 12, w: 12, k: 6, kernel: (5, 5), pad: (2, 2)),
+        ]
+        for var p in cases {
+            XCTAssertEqual(ck_conv2d_check(&p, nil, 0), 0)
+            checkAllPasses(p, bias: true, rng: &rng)
+        }
+    }
+
     func testForwardKnownValues() {
         // Worked by hand: a 2x2 all-ones kernel sums each 2x2 window of
         // [[1, 2, 3], [4, 5, 6], [7, 8, 9]]; then bias 0.5.

@@ -113,6 +113,22 @@ final class ConvTransposeKernelTests: XCTestCase {
         }
     }
 
+    func testLargerShapesUseEveryParallelPath() {
+        // Big enough to fork (see ConvKernelTests for the paths).
+        var rng = ConvKernelRNG(seed: 13)
+        let cases = [
+            params(n: 1, c: 16, h: 24, w: 24, k: 16, kernel: (3, 3), pad: (1, 1)),
+            params(
+                n: 9, c: 8, h: 12, w: 12, k: 8, kernel: (3, 3), stride: (2, 2), pad: (1, 1),
+                outPad: (1, 1), groups: 2),
+            params(n: 13, c: 6, h: 10, w: 10, k: 4, kernel: (4, 4), stride: (2, 2), pad: (1, 1)),
+        ]
+        for var p in cases {
+            XCTAssertEqual(ck_conv_transpose2d_check(&p, nil, 0), 0)
+            checkAllPasses(p, bias: true, rng: &rng)
+        }
+    }
+
     func testCheckComputesOutputSize() {
         var p = params(
             n: 1, c: 1, h: 4, w: 5, k: 1, kernel: (3, 4), stride: (2, 3), pad: (1, 2),
