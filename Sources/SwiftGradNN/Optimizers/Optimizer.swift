@@ -1,6 +1,6 @@
 /// An optimizer updates one parameter at a time from its gradient and its own
 /// per-parameter state (mlx-swift's `newState` + `applySingle`). The generic
-/// driver `OptimizerState` walks a model's parameters by name and keeps the
+/// driver `ParameterUpdater` walks a model's parameters by name and keeps the
 /// state, so each optimizer only states its update rule.
 public protocol Optimizer: Sendable {
     /// The default registry name, e.g. "adam".
