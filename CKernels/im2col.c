@@ -56,13 +56,13 @@ void ck_im2col(const ck_lower_geom *g, const float *img, int c0, int c1,
 }
 
 void ck_col2im(const ck_lower_geom *g, const float *cols, int c0, int c1,
-               float *img) {
+               int accumulate, float *img) {
     const size_t plane = (size_t)g->ih * g->iw;
     const size_t ncol = (size_t)g->oh * g->ow;
     const int sw = g->sw;
     for (int c = c0; c < c1; c++) {
         float *dst = img + (size_t)c * plane;
-        memset(dst, 0, plane * sizeof(float));
+        if (!accumulate) memset(dst, 0, plane * sizeof(float));
         // Taps in a fixed order, so each pixel sums its terms identically
         // whatever thread runs this channel.
         for (int ky = 0; ky < g->kh; ky++) {

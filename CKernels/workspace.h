@@ -66,9 +66,21 @@ typedef struct {
 // cols rows [c0*kh*kw, c1*kh*kw) from image channels [c0, c1).
 void ck_im2col(const ck_lower_geom *g, const float *img, int c0, int c1,
                float *cols);
-// Image channels [c0, c1) = sum of their column rows (overwrites img).
+// Image channels [c0, c1) (+)= the sum of their column rows: overwritten
+// when accumulate is 0, added to otherwise.
 void ck_col2im(const ck_lower_geom *g, const float *cols, int c0, int c1,
-               float *img);
+               int accumulate, float *img);
+
+// The geometry of column rows [oy0, oy1) alone (a horizontal band of the
+// output), so the columns can be built and consumed a cache-sized band at
+// a time.
+static inline ck_lower_geom ck_lower_band(const ck_lower_geom *g, int oy0,
+                                          int oy1) {
+    ck_lower_geom b = *g;
+    b.oh = oy1 - oy0;
+    b.ph = g->ph - oy0 * g->sh;  // oy' = oy - oy0 reads the same image rows
+    return b;
+}
 
 // ---------------------------------------------------------------------------
 // The GEMM-shaped convolution engine (conv2d.c). "img" tensors are
