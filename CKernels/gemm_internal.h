@@ -16,11 +16,12 @@ int ck_isa_supported(int isa);
 int ck_omp_in_parallel(void);
 
 // C[0..mr)[0..nr) (row stride ldc) = alpha * A*B + beta * C, where A is an
-// MR x kc packed panel (MR floats per k) and B a kc x NR packed panel (NR
-// floats per k). beta == 0 means C is not read. Always a full MR x NR tile.
+// MR x kc packed panel (MR floats per k) and B a kc x NR panel with row
+// stride ldb (NR when packed). beta == 0 means C is not read. Always a full
+// MR x NR tile.
 typedef void (*ck_ukernel_fn)(int kc, const float *a, const float *b,
-                              float *c, ptrdiff_t ldc, float alpha,
-                              float beta);
+                              ptrdiff_t ldb, float *c, ptrdiff_t ldc,
+                              float alpha, float beta);
 
 // Register tile (mr x nr) and cache blocks: an A block of mc x kc stays in
 // L2, a B micro-panel of kc x nr in L1, the B block kc x nc in L2/L3.
@@ -32,13 +33,16 @@ typedef struct {
 
 const ck_gemm_arch *ck_gemm_arch_for(int isa);
 
-void ck_ukernel_generic(int kc, const float *a, const float *b, float *c,
-                        ptrdiff_t ldc, float alpha, float beta);
+void ck_ukernel_generic(int kc, const float *a, const float *b,
+                        ptrdiff_t ldb, float *c, ptrdiff_t ldc, float alpha,
+                        float beta);
 #if defined(__x86_64__) || defined(__i386__)
-void ck_ukernel_avx2(int kc, const float *a, const float *b, float *c,
-                     ptrdiff_t ldc, float alpha, float beta);
-void ck_ukernel_avx512(int kc, const float *a, const float *b, float *c,
-                       ptrdiff_t ldc, float alpha, float beta);
+void ck_ukernel_avx2(int kc, const float *a, const float *b,
+                     ptrdiff_t ldb, float *c, ptrdiff_t ldc, float alpha,
+                     float beta);
+void ck_ukernel_avx512(int kc, const float *a, const float *b,
+                       ptrdiff_t ldb, float *c, ptrdiff_t ldc, float alpha,
+                       float beta);
 #endif
 
 // Packs op(A)[i0 .. i0+mc)[p0 .. p0+kc) into ceil(mc/mr) panels of mr rows,

@@ -17,12 +17,12 @@
 
 #define Z_STEP()                                           \
     do {                                                   \
-        __m512 b0 = _mm512_load_ps(b);                     \
-        __m512 b1 = _mm512_load_ps(b + 16);                \
+        __m512 b0 = _mm512_loadu_ps(b);                     \
+        __m512 b1 = _mm512_loadu_ps(b + 16);                \
         Z_ROW(0); Z_ROW(1); Z_ROW(2);                      \
         Z_ROW(3); Z_ROW(4); Z_ROW(5);                      \
         a += 6;                                            \
-        b += 32;                                           \
+        b += ldb;                                          \
     } while (0)
 
 #define Z_STORE(i)                                                         \
@@ -45,7 +45,8 @@
     } while (0)
 
 TGT_AVX512 void ck_ukernel_avx512(int kc, const float *restrict a,
-                                  const float *restrict b, float *restrict c,
+                                  const float *restrict b, ptrdiff_t ldb,
+                                  float *restrict c,
                                   ptrdiff_t ldc, float alpha, float beta) {
     __m512 c00 = _mm512_setzero_ps(), c01 = _mm512_setzero_ps();
     __m512 c10 = _mm512_setzero_ps(), c11 = _mm512_setzero_ps();

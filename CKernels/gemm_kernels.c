@@ -16,7 +16,8 @@
 #define GNR 8
 
 void ck_ukernel_generic(int kc, const float *restrict a,
-                        const float *restrict b, float *restrict c,
+                        const float *restrict b, ptrdiff_t ldb,
+                        float *restrict c,
                         ptrdiff_t ldc, float alpha, float beta) {
     float acc[GMR][GNR];
     for (int i = 0; i < GMR; i++)
@@ -27,7 +28,7 @@ void ck_ukernel_generic(int kc, const float *restrict a,
             for (int j = 0; j < GNR; j++) acc[i][j] += ai * b[j];
         }
         a += GMR;
-        b += GNR;
+        b += ldb;
     }
     for (int i = 0; i < GMR; i++) {
         float *ci = c + i * ldc;
@@ -57,12 +58,12 @@ void ck_ukernel_generic(int kc, const float *restrict a,
 
 #define AVX2_STEP()                                        \
     do {                                                   \
-        __m256 b0 = _mm256_load_ps(b);                     \
-        __m256 b1 = _mm256_load_ps(b + 8);                 \
+        __m256 b0 = _mm256_loadu_ps(b);                     \
+        __m256 b1 = _mm256_loadu_ps(b + 8);                 \
         AVX2_ROW(0); AVX2_ROW(1); AVX2_ROW(2);             \
         AVX2_ROW(3); AVX2_ROW(4); AVX2_ROW(5);             \
         a += 6;                                            \
-        b += 16;                                           \
+        b += ldb;                                          \
     } while (0)
 
 // beta == 0: C is written without being read (it may hold NaN garbage).
@@ -86,7 +87,8 @@ void ck_ukernel_generic(int kc, const float *restrict a,
     } while (0)
 
 TGT_AVX2 void ck_ukernel_avx2(int kc, const float *restrict a,
-                              const float *restrict b, float *restrict c,
+                              const float *restrict b, ptrdiff_t ldb,
+                              float *restrict c,
                               ptrdiff_t ldc, float alpha, float beta) {
     __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
     __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
