@@ -126,6 +126,18 @@ static void for_pairs(const ck_shape *s, const ck_pass *a, ck_pair_fn fn) {
         fn(s, a, (int)(p / groups), (int)(p % groups), nt);
 }
 
+// rows[r][0..n) += bias[r] for r < m (row stride ld); nothing if bias is
+// NULL.
+static void add_bias(const float *bias, int m, int n, float *rows,
+                     size_t ld) {
+    if (!bias) return;
+    for (int r = 0; r < m; r++) {
+        float bv = bias[r];
+        float *row = rows + r * ld;
+        for (int j = 0; j < n; j++) row[j] += bv;
+    }
+}
+
 // y = W x cols, a band of output rows at a time: the band's columns are
 // still in cache when the GEMM packs them.
 static void forward_pair(const ck_shape *s, const ck_pass *a, int i, int grp,
@@ -134,27 +146,23 @@ static void forward_pair(const ck_shape *s, const ck_pass *a, int i, int grp,
     const float *x = a->in + i * s->img_n + grp * s->img_grp;
     const float *wg = a->w + (size_t)grp * s->opg * s->kdim;
     float *y = a->out + i * s->col_n + (size_t)grp * s->opg * s->ncol;
+    const float *bias = a->bias ? a->bias + grp * s->opg : NULL;
     if (s->direct) {
         ck_sgemm(0, 0, s->opg, s->ncol, s->kdim, 1.0f, wg, s->kdim, x,
                  s->ncol, 0.0f, y, s->ncol);
-    } else {
-        float *cols = ck_ws_floats(CK_WS_COLS, (size_t)s->kdim * s->band *
-                                                   g->ow);
-        for (int r0 = 0; r0 < g->oh; r0 += s->band) {
-            int r1 = r0 + s->band < g->oh ? r0 + s->band : g->oh;
-            ck_lower_geom b = ck_lower_band(g, r0, r1);
-            int n = (r1 - r0) * g->ow;
-            lower(s, &b, x, cols, nt);
-            ck_sgemm(0, 0, s->opg, n, s->kdim, 1.0f, wg, s->kdim, cols, n,
-                     0.0f, y + (size_t)r0 * g->ow, s->ncol);
-        }
+        add_bias(bias, s->opg, s->ncol, y, s->ncol);
+        return;
     }
-    if (a->bias) {
-        for (int o = 0; o < s->opg; o++) {
-            float bv = a->bias[grp * s->opg + o];
-            float *row = y + (size_t)o * s->ncol;
-            for (int j = 0; j < s->ncol; j++) row[j] += bv;
-        }
+    float *cols = ck_ws_floats(CK_WS_COLS, (size_t)s->kdim * s->band * g->ow);
+    for (int r0 = 0; r0 < g->oh; r0 += s->band) {
+        int r1 = r0 + s->band < g->oh ? r0 + s->band : g->oh;
+        ck_lower_geom b = ck_lower_band(g, r0, r1);
+        int n = (r1 - r0) * g->ow;
+        float *yb = y + (size_t)r0 * g->ow;
+        lower(s, &b, x, cols, nt);
+        ck_sgemm(0, 0, s->opg, n, s->kdim, 1.0f, wg, s->kdim, cols, n, 0.0f,
+                 yb, s->ncol);
+        add_bias(bias, s->opg, n, yb, s->ncol);  // while the band is cached
     }
 }
 
@@ -190,11 +198,7 @@ static void raise_pair(const ck_shape *s, const ck_pass *a, int i, int grp,
     }
     if (a->bias) {
         size_t plane = (size_t)g->ih * g->iw;
-        for (int c = 0; c < s->cpg; c++) {
-            float bv = a->bias[grp * s->cpg + c];
-            float *p = x + c * plane;
-            for (size_t j = 0; j < plane; j++) p[j] += bv;
-        }
+        add_bias(a->bias + grp * s->cpg, s->cpg, (int)plane, x, plane);
     }
 }
 

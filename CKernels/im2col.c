@@ -5,18 +5,6 @@
 
 #include "workspace.h"
 
-// The [lo, hi) range of output positions o whose input o*s + off lies in
-// [0, n).
-static inline void valid_span(int n, int out, int s, int off, int *lo,
-                              int *hi) {
-    int l = off >= 0 ? 0 : (-off + s - 1) / s;
-    int h = n - 1 - off < 0 ? 0 : (n - 1 - off) / s + 1;
-    if (h > out) h = out;
-    if (l > h) l = h;
-    *lo = l;
-    *hi = h;
-}
-
 void ck_im2col(const ck_lower_geom *g, const float *img, int c0, int c1,
                float *cols) {
     const size_t plane = (size_t)g->ih * g->iw;
@@ -27,11 +15,11 @@ void ck_im2col(const ck_lower_geom *g, const float *img, int c0, int c1,
         for (int ky = 0; ky < g->kh; ky++) {
             int oy_lo, oy_hi;
             int yoff = ky * g->dh - g->ph;
-            valid_span(g->ih, g->oh, g->sh, yoff, &oy_lo, &oy_hi);
+            ck_valid_span(g->ih, g->oh, g->sh, yoff, &oy_lo, &oy_hi);
             for (int kx = 0; kx < g->kw; kx++) {
                 int ox_lo, ox_hi;
                 int xoff = kx * g->dw - g->pw;
-                valid_span(g->iw, g->ow, sw, xoff, &ox_lo, &ox_hi);
+                ck_valid_span(g->iw, g->ow, sw, xoff, &ox_lo, &ox_hi);
                 size_t row = ((size_t)c * g->kh + ky) * g->kw + kx;
                 float *dst = cols + row * ncol;
                 memset(dst, 0, (size_t)oy_lo * g->ow * sizeof(float));
@@ -68,11 +56,11 @@ void ck_col2im(const ck_lower_geom *g, const float *cols, int c0, int c1,
         for (int ky = 0; ky < g->kh; ky++) {
             int oy_lo, oy_hi;
             int yoff = ky * g->dh - g->ph;
-            valid_span(g->ih, g->oh, g->sh, yoff, &oy_lo, &oy_hi);
+            ck_valid_span(g->ih, g->oh, g->sh, yoff, &oy_lo, &oy_hi);
             for (int kx = 0; kx < g->kw; kx++) {
                 int ox_lo, ox_hi;
                 int xoff = kx * g->dw - g->pw;
-                valid_span(g->iw, g->ow, sw, xoff, &ox_lo, &ox_hi);
+                ck_valid_span(g->iw, g->ow, sw, xoff, &ox_lo, &ox_hi);
                 size_t row = ((size_t)c * g->kh + ky) * g->kw + kx;
                 const float *src = cols + row * ncol;
                 for (int oy = oy_lo; oy < oy_hi; oy++) {

@@ -57,11 +57,6 @@ int ck_pool2d_check(ck_pool2d_params *p, const char *op_name, char *err,
     return 0;
 }
 
-static int is_2x2s2(const ck_pool2d_params *p) {
-    return p->kh == 2 && p->kw == 2 && p->stride_h == 2 &&
-           p->stride_w == 2 && p->pad_h == 0 && p->pad_w == 0;
-}
-
 static int pool_threads(const ck_pool2d_params *p) {
     long total = (long)p->n * p->c * p->h * p->w;
     return total >= CK_POOL_PARALLEL_MIN ? ck_team_threads() : 1;
@@ -76,26 +71,124 @@ static inline void window(int o, int stride, int pad, int kernel, int in,
     *hi = e > in ? in : e;
 }
 
+// PyTorch's divisor along one axis (the full divisor is the product): the
+// window clipped to the padded input when padding counts, else to the
+// input.
+static inline int avg_extent(int o, int stride, int pad, int kernel, int in,
+                             int count_pad) {
+    int s = o * stride - pad, e = s + kernel;
+    if (count_pad) return (e < in + pad ? e : in + pad) - s;
+    return (e < in ? e : in) - (s < 0 ? 0 : s);
+}
+
 // PyTorch's update rule: a larger value or any NaN takes the slot.
-static inline void take_max(float v, int i, float *m, int *idx) {
-    int take = v > *m || v != v;
+static inline void take_max(float v, int i, float *m, int32_t *idx) {
+    int take = (v > *m) | (v != v);
     *m = take ? v : *m;
     *idx = take ? i : *idx;
 }
 
-static void max_plane(const ck_pool2d_params *p, const float *x, float *y,
-                      int32_t *ind) {
+// The rows below visit the taps of a window in PyTorch's scan order (window
+// rows, then columns); each tap is one pass over the outputs of a row,
+// which vectorizes. Inlined with a constant stride for the common strides.
+#define CK_ROW_FN static inline __attribute__((always_inline)) void
+
+CK_ROW_FN max_row(const ck_pool2d_params *p, const float *x, int oy, int sw,
+                  float *restrict yr, int32_t *restrict ir) {
+    const int w = p->w, ow = p->out_w, pw = p->pad_w;
+    int y0, y1;
+    window(oy, p->stride_h, p->pad_h, p->kh, p->h, &y0, &y1);
+    for (int ox = 0; ox < ow; ox++) {
+        int xs = ox * sw - pw;
+        yr[ox] = -INFINITY;
+        ir[ox] = y0 * w + (xs < 0 ? 0 : xs);  // where PyTorch starts
+    }
+    for (int iy = y0; iy < y1; iy++) {
+        const float *restrict xr = x + (size_t)iy * w;
+        for (int kx = 0; kx < p->kw; kx++) {
+            int off = kx - pw, lo, hi;
+            ck_valid_span(w, ow, sw, off, &lo, &hi);
+            for (int ox = lo; ox < hi; ox++) {
+                int ix = ox * sw + off;
+                take_max(xr[ix], iy * w + ix, &yr[ox], &ir[ox]);
+            }
+        }
+    }
+}
+
+CK_ROW_FN avg_row(const ck_pool2d_params *p, const float *x, int oy, int sw,
+                  float *restrict yr) {
+    const int w = p->w, ow = p->out_w, pw = p->pad_w;
+    int y0, y1;
+    window(oy, p->stride_h, p->pad_h, p->kh, p->h, &y0, &y1);
+    for (int ox = 0; ox < ow; ox++) yr[ox] = 0.0f;
+    for (int iy = y0; iy < y1; iy++) {
+        const float *restrict xr = x + (size_t)iy * w;
+        for (int kx = 0; kx < p->kw; kx++) {
+            int off = kx - pw, lo, hi;
+            ck_valid_span(w, ow, sw, off, &lo, &hi);
+            for (int ox = lo; ox < hi; ox++) yr[ox] += xr[ox * sw + off];
+        }
+    }
+    int eh = avg_extent(oy, p->stride_h, p->pad_h, p->kh, p->h,
+                        p->count_include_pad);
+    for (int ox = 0; ox < ow; ox++)
+        yr[ox] /= (float)(eh * avg_extent(ox, sw, pw, p->kw, w,
+                                          p->count_include_pad));
+}
+
+// Scatters one output row's gradient: v holds ow scratch floats.
+CK_ROW_FN avg_back_row(const ck_pool2d_params *p, const float *gr, int oy,
+                       int sw, float *restrict v, float *d) {
+    const int w = p->w, ow = p->out_w, pw = p->pad_w;
+    int y0, y1;
+    window(oy, p->stride_h, p->pad_h, p->kh, p->h, &y0, &y1);
+    int eh = avg_extent(oy, p->stride_h, p->pad_h, p->kh, p->h,
+                        p->count_include_pad);
+    for (int ox = 0; ox < ow; ox++)
+        v[ox] = gr[ox] / (float)(eh * avg_extent(ox, sw, pw, p->kw, w,
+                                                 p->count_include_pad));
+    for (int iy = y0; iy < y1; iy++) {
+        float *restrict dr = d + (size_t)iy * w;
+        for (int kx = 0; kx < p->kw; kx++) {
+            int off = kx - pw, lo, hi;
+            ck_valid_span(w, ow, sw, off, &lo, &hi);
+            // Distinct outputs of one tap hit distinct pixels.
+            for (int ox = lo; ox < hi; ox++) dr[ox * sw + off] += v[ox];
+        }
+    }
+}
+
+// Calls ROW(..., stride, ...) with the stride a constant for 1 and 2.
+#define CK_BY_STRIDE(sw, CALL)                                                \
+    do {                                                                      \
+        if ((sw) == 1) {                                                      \
+            CALL(1);                                                          \
+        } else if ((sw) == 2) {                                               \
+            CALL(2);                                                          \
+        } else {                                                              \
+            CALL(sw);                                                         \
+        }                                                                     \
+    } while (0)
+
+// The common 2x2 stride 2 unpadded window, whole in registers.
+static inline int is_2x2s2(const ck_pool2d_params *p) {
+    return p->kh == 2 && p->kw == 2 && p->stride_h == 2 &&
+           p->stride_w == 2 && p->pad_h == 0 && p->pad_w == 0;
+}
+
+CK_ROW_FN max_plane(const ck_pool2d_params *p, const float *x, float *y,
+                    int32_t *ind) {
     const int w = p->w, ow = p->out_w;
     if (is_2x2s2(p)) {
         for (int oy = 0; oy < p->out_h; oy++) {
             const float *r0 = x + (size_t)(2 * oy) * w, *r1 = r0 + w;
             float *yr = y + (size_t)oy * ow;
             int32_t *ir = ind + (size_t)oy * ow;
-            int base = 2 * oy * w;
             for (int ox = 0; ox < ow; ox++) {
-                int i = base + 2 * ox;
+                int i = 2 * oy * w + 2 * ox;
                 float m = r0[2 * ox];
-                int idx = i;
+                int32_t idx = i;
                 take_max(r0[2 * ox + 1], i + 1, &m, &idx);
                 take_max(r1[2 * ox], i + w, &m, &idx);
                 take_max(r1[2 * ox + 1], i + w + 1, &m, &idx);
@@ -106,20 +199,103 @@ static void max_plane(const ck_pool2d_params *p, const float *x, float *y,
         return;
     }
     for (int oy = 0; oy < p->out_h; oy++) {
-        int y0, y1;
-        window(oy, p->stride_h, p->pad_h, p->kh, p->h, &y0, &y1);
-        for (int ox = 0; ox < ow; ox++) {
-            int x0, x1;
-            window(ox, p->stride_w, p->pad_w, p->kw, w, &x0, &x1);
-            float m = -INFINITY;
-            int idx = y0 * w + x0;
-            for (int iy = y0; iy < y1; iy++)
-                for (int ix = x0; ix < x1; ix++)
-                    take_max(x[(size_t)iy * w + ix], iy * w + ix, &m, &idx);
-            y[(size_t)oy * ow + ox] = m;
-            ind[(size_t)oy * ow + ox] = idx;
-        }
+        float *yr = y + (size_t)oy * p->out_w;
+        int32_t *ir = ind + (size_t)oy * p->out_w;
+#define CK_MAX_ROW(s) max_row(p, x, oy, s, yr, ir)
+        CK_BY_STRIDE(p->stride_w, CK_MAX_ROW);
+#undef CK_MAX_ROW
     }
+}
+
+CK_ROW_FN avg_plane(const ck_pool2d_params *p, const float *x, float *y) {
+    const int w = p->w, ow = p->out_w;
+    if (is_2x2s2(p)) {
+        for (int oy = 0; oy < p->out_h; oy++) {
+            const float *r0 = x + (size_t)(2 * oy) * w, *r1 = r0 + w;
+            float *yr = y + (size_t)oy * ow;
+            for (int ox = 0; ox < ow; ox++)
+                yr[ox] = (((r0[2 * ox] + r0[2 * ox + 1]) + r1[2 * ox]) +
+                          r1[2 * ox + 1]) / 4.0f;
+        }
+        return;
+    }
+    for (int oy = 0; oy < p->out_h; oy++) {
+        float *yr = y + (size_t)oy * p->out_w;
+#define CK_AVG_ROW(s) avg_row(p, x, oy, s, yr)
+        CK_BY_STRIDE(p->stride_w, CK_AVG_ROW);
+#undef CK_AVG_ROW
+    }
+}
+
+CK_ROW_FN avg_back_plane(const ck_pool2d_params *p, const float *g,
+                         float *d) {
+    const int w = p->w, ow = p->out_w;
+    if (is_2x2s2(p)) {
+        // Windows tile the plane without overlap: plain stores, then zero
+        // the odd row and column no window covers.
+        for (int oy = 0; oy < p->out_h; oy++) {
+            float *r0 = d + (size_t)(2 * oy) * w, *r1 = r0 + w;
+            const float *gr = g + (size_t)oy * ow;
+            for (int ox = 0; ox < ow; ox++) {
+                float v = gr[ox] / 4.0f;
+                r0[2 * ox] = r0[2 * ox + 1] = r1[2 * ox] = r1[2 * ox + 1] = v;
+            }
+            if (w & 1) r0[w - 1] = r1[w - 1] = 0.0f;
+        }
+        if (p->h & 1)
+            memset(d + (size_t)(p->h - 1) * w, 0, (size_t)w * sizeof(float));
+        return;
+    }
+    float *v = ck_ws_floats(CK_WS_AUX, (size_t)ow);
+    memset(d, 0, (size_t)p->h * w * sizeof(float));
+    for (int oy = 0; oy < p->out_h; oy++) {
+        const float *gr = g + (size_t)oy * p->out_w;
+#define CK_AVG_BACK_ROW(s) avg_back_row(p, gr, oy, s, v, d)
+        CK_BY_STRIDE(p->stride_w, CK_AVG_BACK_ROW);
+#undef CK_AVG_BACK_ROW
+    }
+}
+
+// Each plane pass is compiled twice: for baseline x86-64 and, chosen at run
+// time, for AVX2 (8-wide compares, blends and strided loads).
+#if defined(__x86_64__) || defined(__i386__)
+#define CK_AVX2 __attribute__((target("avx2,fma")))
+#else
+#define CK_AVX2
+#endif
+
+static void max_plane_base(const ck_pool2d_params *p, const float *x,
+                           float *y, int32_t *ind) {
+    max_plane(p, x, y, ind);
+}
+CK_AVX2 static void max_plane_avx2(const ck_pool2d_params *p, const float *x,
+                                   float *y, int32_t *ind) {
+    max_plane(p, x, y, ind);
+}
+static void avg_plane_base(const ck_pool2d_params *p, const float *x,
+                           float *y) {
+    avg_plane(p, x, y);
+}
+CK_AVX2 static void avg_plane_avx2(const ck_pool2d_params *p, const float *x,
+                                   float *y) {
+    avg_plane(p, x, y);
+}
+static void avg_back_plane_base(const ck_pool2d_params *p, const float *g,
+                                float *d) {
+    avg_back_plane(p, g, d);
+}
+CK_AVX2 static void avg_back_plane_avx2(const ck_pool2d_params *p,
+                                        const float *g, float *d) {
+    avg_back_plane(p, g, d);
+}
+
+// The ISA the GEMM uses (ck_force_isa("generic") turns AVX2 off here too).
+static int use_avx2(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    return strcmp(ck_isa_name(), "generic") != 0;
+#else
+    return 0;
+#endif
 }
 
 void ck_max_pool2d_forward_f32(const ck_pool2d_params *p, const float *x,
@@ -127,12 +303,13 @@ void ck_max_pool2d_forward_f32(const ck_pool2d_params *p, const float *x,
     long planes = (long)p->n * p->c;
     size_t in_plane = (size_t)p->h * p->w;
     size_t out_plane = (size_t)p->out_h * p->out_w;
+    int avx2 = use_avx2();
     int nt = pool_threads(p);
     (void)nt;  // unused without OpenMP
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
     for (long q = 0; q < planes; q++)
-        max_plane(p, x + q * in_plane, y + q * out_plane,
-                  indices + q * out_plane);
+        (avx2 ? max_plane_avx2 : max_plane_base)(
+            p, x + q * in_plane, y + q * out_plane, indices + q * out_plane);
 }
 
 void ck_max_pool2d_backward_f32(const ck_pool2d_params *p, const float *dy,
@@ -154,89 +331,18 @@ void ck_max_pool2d_backward_f32(const ck_pool2d_params *p, const float *dy,
     }
 }
 
-// PyTorch's divisor: the window clipped to the padded input when padding
-// counts, else to the real input.
-static inline int avg_divisor(const ck_pool2d_params *p, int oy, int ox) {
-    int ys = oy * p->stride_h - p->pad_h, xs = ox * p->stride_w - p->pad_w;
-    int ye = ys + p->kh, xe = xs + p->kw;
-    if (p->count_include_pad) {
-        int yp = p->h + p->pad_h, xp = p->w + p->pad_w;
-        return ((ye < yp ? ye : yp) - ys) * ((xe < xp ? xe : xp) - xs);
-    }
-    int y0, y1, x0, x1;
-    window(oy, p->stride_h, p->pad_h, p->kh, p->h, &y0, &y1);
-    window(ox, p->stride_w, p->pad_w, p->kw, p->w, &x0, &x1);
-    return (y1 - y0) * (x1 - x0);
-}
-
-static void avg_plane(const ck_pool2d_params *p, const float *x, float *y) {
-    const int w = p->w, ow = p->out_w;
-    if (is_2x2s2(p)) {
-        for (int oy = 0; oy < p->out_h; oy++) {
-            const float *r0 = x + (size_t)(2 * oy) * w, *r1 = r0 + w;
-            float *yr = y + (size_t)oy * ow;
-            for (int ox = 0; ox < ow; ox++)
-                yr[ox] = (((r0[2 * ox] + r0[2 * ox + 1]) + r1[2 * ox]) +
-                          r1[2 * ox + 1]) / 4.0f;
-        }
-        return;
-    }
-    for (int oy = 0; oy < p->out_h; oy++) {
-        int y0, y1;
-        window(oy, p->stride_h, p->pad_h, p->kh, p->h, &y0, &y1);
-        for (int ox = 0; ox < ow; ox++) {
-            int x0, x1;
-            window(ox, p->stride_w, p->pad_w, p->kw, w, &x0, &x1);
-            float sum = 0.0f;
-            for (int iy = y0; iy < y1; iy++)
-                for (int ix = x0; ix < x1; ix++) sum += x[(size_t)iy * w + ix];
-            y[(size_t)oy * ow + ox] = sum / (float)avg_divisor(p, oy, ox);
-        }
-    }
-}
-
 void ck_avg_pool2d_forward_f32(const ck_pool2d_params *p, const float *x,
                                float *y) {
     long planes = (long)p->n * p->c;
     size_t in_plane = (size_t)p->h * p->w;
     size_t out_plane = (size_t)p->out_h * p->out_w;
+    int avx2 = use_avx2();
     int nt = pool_threads(p);
     (void)nt;  // unused without OpenMP
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
     for (long q = 0; q < planes; q++)
-        avg_plane(p, x + q * in_plane, y + q * out_plane);
-}
-
-static void avg_back_plane(const ck_pool2d_params *p, const float *g,
-                           float *d) {
-    const int w = p->w, ow = p->out_w;
-    memset(d, 0, (size_t)p->h * w * sizeof(float));
-    if (is_2x2s2(p)) {
-        // Windows tile the plane without overlap: plain stores.
-        for (int oy = 0; oy < p->out_h; oy++) {
-            float *r0 = d + (size_t)(2 * oy) * w, *r1 = r0 + w;
-            const float *gr = g + (size_t)oy * ow;
-            for (int ox = 0; ox < ow; ox++) {
-                float v = gr[ox] / 4.0f;
-                r0[2 * ox] = v;
-                r0[2 * ox + 1] = v;
-                r1[2 * ox] = v;
-                r1[2 * ox + 1] = v;
-            }
-        }
-        return;
-    }
-    for (int oy = 0; oy < p->out_h; oy++) {
-        int y0, y1;
-        window(oy, p->stride_h, p->pad_h, p->kh, p->h, &y0, &y1);
-        for (int ox = 0; ox < ow; ox++) {
-            int x0, x1;
-            window(ox, p->stride_w, p->pad_w, p->kw, w, &x0, &x1);
-            float v = g[(size_t)oy * ow + ox] / (float)avg_divisor(p, oy, ox);
-            for (int iy = y0; iy < y1; iy++)
-                for (int ix = x0; ix < x1; ix++) d[(size_t)iy * w + ix] += v;
-        }
-    }
+        (avx2 ? avg_plane_avx2 : avg_plane_base)(p, x + q * in_plane,
+                                                 y + q * out_plane);
 }
 
 void ck_avg_pool2d_backward_f32(const ck_pool2d_params *p, const float *dy,
@@ -244,9 +350,11 @@ void ck_avg_pool2d_backward_f32(const ck_pool2d_params *p, const float *dy,
     long planes = (long)p->n * p->c;
     size_t in_plane = (size_t)p->h * p->w;
     size_t out_plane = (size_t)p->out_h * p->out_w;
+    int avx2 = use_avx2();
     int nt = pool_threads(p);
     (void)nt;  // unused without OpenMP
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
     for (long q = 0; q < planes; q++)
-        avg_back_plane(p, dy + q * out_plane, dx + q * in_plane);
+        (avx2 ? avg_back_plane_avx2 : avg_back_plane_base)(
+            p, dy + q * out_plane, dx + q * in_plane);
 }

@@ -71,6 +71,18 @@ void ck_im2col(const ck_lower_geom *g, const float *img, int c0, int c1,
 void ck_col2im(const ck_lower_geom *g, const float *cols, int c0, int c1,
                int accumulate, float *img);
 
+// The [lo, hi) range of output positions o < out whose input o*s + off
+// lies in [0, n).
+static inline void ck_valid_span(int n, int out, int s, int off, int *lo,
+                                 int *hi) {
+    int l = off >= 0 ? 0 : (-off + s - 1) / s;
+    int h = n - 1 - off < 0 ? 0 : (n - 1 - off) / s + 1;
+    if (h > out) h = out;
+    if (l > h) l = h;
+    *lo = l;
+    *hi = h;
+}
+
 // The geometry of column rows [oy0, oy1) alone (a horizontal band of the
 // output), so the columns can be built and consumed a cache-sized band at
 // a time.
