@@ -60,7 +60,8 @@ let package = Package(
             path: "Benchmarks/bench"),
         .testTarget(name: "CKernelsTests", dependencies: ["CKernels"]),
         .testTarget(name: "SwiftGradTests", dependencies: ["SwiftGrad"]),
-        .testTarget(name: "SwiftGradNNTests", dependencies: ["SwiftGradNN", "SwiftGrad"]),
+        .target(name: "ExamplePlugins", dependencies: ["SwiftGradNN"], path: "Tests/ExamplePlugins"),
+        .testTarget(name: "SwiftGradNNTests", dependencies: ["SwiftGradNN", "SwiftGrad", "ExamplePlugins"]),
         .testTarget(name: "SwiftGradDataTests", dependencies: ["SwiftGradData", "SwiftGrad"]),
     ]
 )

@@ -15,6 +15,48 @@ public enum LearningPhase {
 /// Layers are plugins: each has a registry name, is built from a `Config`,
 /// and writes its config back. A layer whose parameter shapes depend on its
 /// input (Keras-style `Conv2D(filters:)`) creates them in `build`.
+///
+/// A model that is not a chain can be a plain struct owning its sub-layers:
+/// build them in `build`, call them in `callAsFunction`, and visit each with
+/// its own prefix so parameters get dotted names ("down.weight"):
+///
+/// ```swift
+/// struct TinyUNet: Layer {
+///     static let typeName = "mylib.tiny_unet"
+///     var down = Conv2D(filters: 4, kernelSize: 3, padding: .same, activation: .relu)
+///     var up = ConvTranspose2D(filters: 4, kernelSize: 2, strides: 2)
+///     var head = Conv2D(filters: 2, kernelSize: 1)
+///
+///     init() {}
+///     init(config: Config) throws { try config.checkOnly([]) }
+///     var config: Config { Config(["type": .string(Self.typeName)]) }
+///
+///     // [C, H, W] -> [2, H, W] (H and W even).
+///     mutating func build(inputShape: [Int], generator: inout SeededGenerator) throws -> [Int] {
+///         let d = try down.build(inputShape: inputShape, generator: &generator)
+///         let u = try up.build(inputShape: [d[0], d[1] / 2, d[2] / 2], generator: &generator)
+///         return try head.build(inputShape: [u[0] + d[0], u[1], u[2]], generator: &generator)
+///     }
+///
+///     func callAsFunction(_ x: Tensor) -> Tensor {
+///         let skip = down(x)
+///         let bottom = maxPool2d(skip, kernelSize: 2)
+///         return head(Tensor.concatenate([up(bottom), skip], axis: 1))
+///     }
+///
+///     mutating func visitParameters(prefix: String, _ visitor: (String, inout Tensor) -> Void) {
+///         down.visitParameters(prefix: joinName(prefix, "down"), visitor)
+///         up.visitParameters(prefix: joinName(prefix, "up"), visitor)
+///         head.visitParameters(prefix: joinName(prefix, "head"), visitor)
+///     }
+/// }
+/// let model = try Model(inputShape: [1, 64, 64], seed: 0, root: TinyUNet())
+/// ```
+///
+/// Register it (`Registry.shared.register(layer: TinyUNet.self)`) to build it
+/// from JSON; `Sequential` and `Graph` cover chains and DAGs without code.
+/// Layers holding sub-layers with buffers should also forward `buffers` and
+/// `setBuffer` with the same prefixes.
 public protocol Layer: ParameterContainer, Sendable {
     /// The default registry name, e.g. "conv2d".
     static var typeName: String { get }

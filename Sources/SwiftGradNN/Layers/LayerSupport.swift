@@ -3,14 +3,18 @@
 
 extension ConfigError {
     /// The same error with `context` (e.g. "layers[2]") prefixed to its owner,
-    /// so errors from nested layers say where they come from.
+    /// so errors from nested layers say where they come from. An unknown
+    /// name inside a context becomes an invalid `type` field of that context.
     public func within(_ context: String) -> ConfigError {
-        func join(_ owner: String) -> String { "\(context) (\(owner))" }
+        func join(_ owner: String) -> String { owner.contains("[") ? "\(context).\(owner)" : "\(context) (\(owner))" }
         switch self {
         case .missingField(let o, let f): return .missingField(owner: join(o), field: f)
         case .wrongType(let o, let f, let e, let g): return .wrongType(owner: join(o), field: f, expected: e, got: g)
         case .invalidValue(let o, let f, let r): return .invalidValue(owner: join(o), field: f, reason: r)
-        case .malformedJSON, .unknownName: return self
+        case .unknownName(let kind, let name, let known):
+            return .invalidValue(owner: context, field: "type",
+                                 reason: "names an unknown \(kind) '\(name)' (registered: \(known.sorted().joined(separator: ", ")))")
+        case .malformedJSON: return self
         }
     }
 }

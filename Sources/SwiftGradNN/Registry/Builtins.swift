@@ -7,5 +7,6 @@
 extension Registry {
     static let builtinBundles: [@Sendable (Registry) -> Void] = [
         BuiltinLayers.register(into:),
+        BuiltinOptimizers.register(into:),
     ]
 }

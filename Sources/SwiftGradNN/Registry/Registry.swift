@@ -132,7 +132,9 @@ public final class Registry: @unchecked Sendable {
 
     /// Builds a layer from a JSON object.
     public func layer(json: Data) throws -> any Layer {
-        try layer(Config(json: json, owner: "layer"))
+        var config = try Config(json: json, owner: "layer")
+        if case .string(let type)? = config["type"] { config.owner = type }
+        return try layer(config)
     }
 
     /// Builds an optimizer from a config such as
