@@ -27,4 +27,31 @@ final class TrainingPluginTests: XCTestCase {
         XCTAssertLessThan(final, initial * 0.3, "loss \(initial) -> \(final)")
         XCTAssertNotEqual(model.namedParameters.first { $0.name == "1.scale" }?.value.scalar, 1, "the plugin's parameter trains")
     }
+
+    /// Optimizer updates write parameters in place through Model, Sequential
+    /// and Graph (no copy-on-write copy per step).
+    func testUpdatesAreInPlace() throws {
+        try assertInPlace { try Model(inputShape: [3], seed: 0) { Dense(units: 2); Dense(units: 1) } }
+        try assertInPlace {
+            try Model(inputShape: [3], seed: 0, root: Graph(nodes: [
+                .layer("a", Dense(units: 2), input: "input"), .layer("b", Dense(units: 2), input: "a"),
+            ]))
+        }
+    }
+
+    /// `make` must return a model no one else references.
+    func assertInPlace(file: StaticString = #filePath, line: UInt = #line, _ make: () throws -> Model) throws {
+        var model = try make()
+        func addresses() -> [UnsafePointer<Float>?] {
+            var out: [UnsafePointer<Float>?] = []
+            model.visitParameters(prefix: "") { _, t in out.append(t.withUnsafeBufferPointer { $0.baseAddress }) }
+            return out
+        }
+        let before = addresses()
+        var updater = ParameterUpdater(SignSGD(learningRate: 0.1))
+        let x = randomTensor([4, 3])
+        let (_, grads) = valueWithGradient(at: model) { $0(x).sum() }
+        updater.update(&model, along: grads)
+        XCTAssertEqual(addresses(), before, file: file, line: line)
+    }
 }

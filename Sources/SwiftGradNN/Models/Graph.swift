@@ -151,6 +151,9 @@ public struct Graph: CompositeLayer, MultiOutputLayer {
     public mutating func visitParameters(prefix: String, _ visitor: (String, inout Tensor) -> Void) {
         for i in nodes.indices {
             guard case .layer(var layer) = nodes[i].operation else { continue }
+            // Drop the node's copy so parameters stay uniquely referenced and
+            // in-place optimizer updates do not copy them.
+            nodes[i].operation = .add
             layer.visitParameters(prefix: joinName(prefix, nodes[i].name), visitor)
             nodes[i].operation = .layer(layer)
         }
