@@ -10,6 +10,10 @@ final class RegistryTests: XCTestCase {
             XCTAssertTrue(names.contains(n), n)
         }
         XCTAssertTrue(Registry().layerNames.isEmpty, "a plain Registry() starts empty")
+        // The training half's bundles are in the shared registry too.
+        XCTAssertTrue(Registry.shared.optimizerNames.contains("adam") && Registry.shared.optimizerNames.contains("sgd"))
+        XCTAssertFalse(Registry.shared.lossNames.isEmpty)
+        XCTAssertFalse(Registry.shared.scheduleNames.isEmpty)
     }
 
     func testNameValidation() {

@@ -8,5 +8,7 @@ extension Registry {
     static let builtinBundles: [@Sendable (Registry) -> Void] = [
         BuiltinLayers.register(into:),
         BuiltinOptimizers.register(into:),
+        BuiltinLosses.register(into:),
+        BuiltinSchedules.register(into:),
     ]
 }
