@@ -1,7 +1,8 @@
 // conv2d, and the GEMM-shaped engine it shares with conv_transpose2d.
-// Every pass is one ck_sgemm per (image, group) around an im2col or col2im
-// (ATen's ConvolutionMM2d): forward = W x cols, input gradient = col2im of
-// W^T x dy, weight gradient = dy x cols^T summed over the batch.
+// Every pass is ck_sgemm per (image, group, band of output rows) around an
+// im2col or col2im (ATen's ConvolutionMM2d): forward = W x cols, input
+// gradient = col2im of W^T x dy, weight gradient = dy x cols^T summed over
+// the batch.
 #include <limits.h>
 #include <stdio.h>
 

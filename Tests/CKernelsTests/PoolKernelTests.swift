@@ -107,6 +107,26 @@ final class PoolKernelTests: XCTestCase {
         }
     }
 
+    func testBaselineISAVariantMatchesReference() {
+        // The plane passes are compiled for AVX2 and for baseline x86-64;
+        // force the baseline to test it on AVX2 machines too.
+        let saved = String(cString: ck_isa_name())
+        guard ck_force_isa("generic") == 0 else { return }
+        defer { _ = ck_force_isa(saved) }
+        var rng = ConvKernelRNG(seed: 21)
+        for var p in [
+            params(n: 2, c: 3, h: 9, w: 11, kernel: (3, 3), stride: (2, 2), pad: (1, 1)),
+            params(n: 1, c: 2, h: 8, w: 7, kernel: (2, 3), stride: (1, 1), pad: (1, 1)),
+            params(n: 2, c: 2, h: 7, w: 9, kernel: (2, 2), stride: (2, 2)),
+            params(
+                n: 1, c: 3, h: 10, w: 10, kernel: (4, 4), stride: (3, 3), pad: (2, 2),
+                countIncludePad: true),
+        ] {
+            XCTAssertEqual(ck_pool2d_check(&p, "avg_pool2d", nil, 0), 0)
+            checkAllPasses(p, x: rng.floats(Int(p.n * p.c * p.h * p.w)), rng: &rng)
+        }
+    }
+
     func testKnownValues() {
         // Worked by hand on [[1, 2, 3], [4, 5, 6], [7, 8, 9]] with a 2x2
         // window, stride 1, pad 1. Max: padding is -inf. Avg without padding
