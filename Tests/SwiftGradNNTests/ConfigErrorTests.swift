@@ -24,6 +24,13 @@ final class ConfigErrorTests: XCTestCase {
         assertConfigError(["'kernel_size' should be an integer or a pair"]) { try layer(#"{"type": "conv2d", "filters": 3, "kernel_size": [1, 2, 3]}"#) }
     }
 
+    func testKernelAlias() throws {
+        let conv = try layer(#"{"type": "conv2d", "filters": 2, "kernel": [3, 1]}"#)
+        XCTAssertEqual(conv.config["kernel_size"], [3, 1])
+        XCTAssertNil(conv.config["kernel"])
+        assertConfigError(["'kernel' duplicates 'kernel_size'"]) { try layer(#"{"type": "conv2d", "filters": 2, "kernel": 3, "kernel_size": 3}"#) }
+    }
+
     func testInvalidValues() {
         assertConfigError(["'filters' must be at least 1, got 0"]) { try layer(#"{"type": "conv2d", "filters": 0, "kernel_size": 3}"#) }
         assertConfigError(["'strides' must be at least 1"]) { try layer(#"{"type": "conv2d", "filters": 2, "kernel_size": 3, "strides": [1, 0]}"#) }

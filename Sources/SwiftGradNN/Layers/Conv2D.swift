@@ -5,7 +5,8 @@
 ///
 /// Config: `{"type": "conv2d", "filters": 32, "kernel_size": 3,
 /// "strides": 1, "padding": "valid", "dilation": 1, "groups": 1,
-/// "activation": "relu", "use_bias": true, "kernel_initializer": ...}`.
+/// "activation": "relu", "use_bias": true, "kernel_initializer": ...}`
+/// (`kernel` is accepted for `kernel_size`).
 /// Parameters: `weight` [filters, C/groups, kh, kw], `bias` [filters].
 public struct Conv2D: Layer {
     public static let typeName = "conv2d"
@@ -61,7 +62,7 @@ public struct Conv2D: Layer {
 
     public init(config: Config) throws {
         try config.checkOnly([
-            "filters", "kernel_size", "strides", "padding", "dilation", "groups", "activation", "use_bias",
+            "filters", "kernel_size", "kernel", "strides", "padding", "dilation", "groups", "activation", "use_bias",
             "kernel_initializer", "bias_initializer",
         ])
         let filters = try config.int("filters", atLeast: 1)
@@ -70,7 +71,7 @@ public struct Conv2D: Layer {
             throw ConfigError.invalidValue(owner: config.owner, field: "filters",
                                            reason: "\(filters) is not divisible by groups \(groups)")
         }
-        let kernel = try config.size2("kernel_size", atLeast: 1)
+        let kernel = try config.kernelSize()
         let dilation = try config.size2("dilation", atLeast: 1, default: 1)
         let padding = try Padding(config: config)
         _ = try padding.resolve(kernel: kernel, dilation: dilation, owner: config.owner)

@@ -91,7 +91,7 @@ public struct ConvTranspose2D: Layer {
 
     public init(config: Config) throws {
         try config.checkOnly([
-            "filters", "kernel_size", "strides", "padding", "output_padding", "dilation", "groups", "activation",
+            "filters", "kernel_size", "kernel", "strides", "padding", "output_padding", "dilation", "groups", "activation",
             "use_bias", "kernel_initializer", "bias_initializer",
         ])
         let filters = try config.int("filters", atLeast: 1)
@@ -99,7 +99,7 @@ public struct ConvTranspose2D: Layer {
         guard filters % groups == 0 else {
             throw ConfigError.invalidValue(owner: config.owner, field: "filters", reason: "\(filters) is not divisible by groups \(groups)")
         }
-        let kernel = try config.size2("kernel_size", atLeast: 1)
+        let kernel = try config.kernelSize()
         let strides = try config.size2("strides", atLeast: 1, default: 1)
         let dilation = try config.size2("dilation", atLeast: 1, default: 1)
         let padding = try Padding(config: config)

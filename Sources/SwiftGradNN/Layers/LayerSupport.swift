@@ -34,6 +34,18 @@ extension Config {
         return s
     }
 
+    /// The kernel size of a convolution from `kernel_size`, or from its
+    /// alias `kernel` (`{"type": "conv2d", "kernel": [3, 3]}`); positive.
+    func kernelSize() throws -> Size2 {
+        if has("kernel") {
+            guard !has("kernel_size") else {
+                throw ConfigError.invalidValue(owner: owner, field: "kernel", reason: "duplicates 'kernel_size'; give one of them")
+            }
+            return try size2("kernel", atLeast: 1)
+        }
+        return try size2("kernel_size", atLeast: 1)
+    }
+
     /// A float in `range`.
     func float(_ key: String, in range: ClosedRange<Float>, default d: Float) throws -> Float {
         let v = try float(key, default: d)
