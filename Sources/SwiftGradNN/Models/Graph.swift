@@ -85,7 +85,9 @@ public struct Graph: CompositeLayer, MultiOutputLayer {
                 "outputs": .array(outputNames.map { .string($0) })])
     }
 
+    /// The number of heads (`outputNames.count`).
     public var outputCount: Int { outputNames.count }
+    /// Per-sample shape of each head, filled by `build`.
     public var outputShapes: [[Int]] { outputNames.map { nodeShapes[$0] ?? [] } }
 
     /// Builds every layer node in order; returns the first output's shape.
@@ -129,6 +131,8 @@ public struct Graph: CompositeLayer, MultiOutputLayer {
         return out
     }
 
+    /// Evaluates every node on a batch [N, ...inputShape] and returns the
+    /// heads in `outputNames` order, each [N, ...outputShapes[i]].
     public func outputs(_ input: Tensor) -> [Tensor] {
         var values: [String: Tensor] = ["input": input]
         for node in nodes {
@@ -175,6 +179,7 @@ public struct Graph: CompositeLayer, MultiOutputLayer {
         nodes[i].operation = .layer(layer)
     }
 
+    /// One row per node; merge nodes show as "concatenate"/"add".
     public func summaryRows(prefix: String) -> [LayerSummaryRow] {
         nodes.flatMap { node -> [LayerSummaryRow] in
             let name = joinName(prefix, node.name), shape = nodeShapes[node.name] ?? []

@@ -3,12 +3,20 @@
 /// `if`, `if`/`else` and `for` loops.
 @resultBuilder
 public enum LayerBuilder {
+    // Each line becomes a one-element list; blocks, branches and loops concatenate.
+    /// One layer.
     public static func buildExpression(_ layer: any Layer) -> [any Layer] { [layer] }
+    /// A list of layers, spliced in.
     public static func buildExpression(_ layers: [any Layer]) -> [any Layer] { layers }
+    /// Lines of a block, in order.
     public static func buildBlock(_ parts: [any Layer]...) -> [any Layer] { parts.flatMap { $0 } }
+    /// An `if` without `else`.
     public static func buildOptional(_ part: [any Layer]?) -> [any Layer] { part ?? [] }
+    /// The `if` branch.
     public static func buildEither(first part: [any Layer]) -> [any Layer] { part }
+    /// The `else` branch.
     public static func buildEither(second part: [any Layer]) -> [any Layer] { part }
+    /// A `for` loop.
     public static func buildArray(_ parts: [[any Layer]]) -> [any Layer] { parts.flatMap { $0 } }
 }
 
@@ -24,6 +32,7 @@ public struct LayerSummaryRow: Sendable, Equatable {
     /// Trainable scalars owned by the layer (its children included).
     public var parameterCount: Int
 
+    /// A row.
     public init(name: String, type: String, outputShape: [Int], parameterCount: Int) {
         (self.name, self.type, self.outputShape, self.parameterCount) = (name, type, outputShape, parameterCount)
     }

@@ -85,6 +85,7 @@ public struct Sequential: CompositeLayer {
         try layers[i].setBuffer(rest, value)
     }
 
+    /// One row per child, named by index; composite children expanded.
     public func summaryRows(prefix: String) -> [LayerSummaryRow] {
         layers.enumerated().flatMap { i, layer in
             layerSummaryRows(of: layer, name: joinName(prefix, String(i)), outputShape: outputShapes.indices.contains(i) ? outputShapes[i] : [])
