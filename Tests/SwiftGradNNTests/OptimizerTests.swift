@@ -206,4 +206,19 @@ final class OptimizerTests: XCTestCase {
         updater.update(&model, along: g)
         XCTAssertEqual(model["w"]!.withUnsafeBufferPointer { $0.baseAddress }, before)
     }
+
+    /// The same holds for a built `Model` (parameters inside an existential root layer).
+    func testModelUpdateIsInPlace() throws {
+        var model = try Model(inputShape: [500], seed: 0) { Dense(units: 200) }
+        var updater = ParameterUpdater(SGD(learningRate: 0.1, momentum: 0.9))
+        let x = Tensor.ones([4, 500])
+        func step() {
+            let (_, grads) = valueWithGradient(at: model) { m in m(x).mean() }
+            updater.update(&model, along: grads)
+        }
+        step()
+        let before = model.namedParameters.map { $0.value.withUnsafeBufferPointer { $0.baseAddress } }
+        step()
+        XCTAssertEqual(model.namedParameters.map { $0.value.withUnsafeBufferPointer { $0.baseAddress } }, before)
+    }
 }

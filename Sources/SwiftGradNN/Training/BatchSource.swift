@@ -23,6 +23,30 @@ extension BatchSource {
     public var sampleCount: Int? { nil }
 }
 
+/// A source from a closure that makes each epoch's batches, for adapting
+/// other pipelines:
+///
+/// ```swift
+/// let source = ClosureBatchSource(batchCount: 469, sampleCount: 60_000) { epoch in
+///     AnySequence(train.shuffled(seed: 0 &+ UInt64(epoch)).batched(128).lazy.map { ($0.images, $0.labels) })
+/// }
+/// ```
+public struct ClosureBatchSource: BatchSource {
+    /// Batches per epoch, if known.
+    public let batchCount: Int?
+    /// Samples per epoch, if known.
+    public let sampleCount: Int?
+    private let make: (Int) -> AnySequence<TrainingBatch>
+
+    /// Creates a source; `make(epoch)` returns that epoch's batches.
+    public init(batchCount: Int? = nil, sampleCount: Int? = nil, _ make: @escaping (Int) -> AnySequence<TrainingBatch>) {
+        (self.batchCount, self.sampleCount, self.make) = (batchCount, sampleCount, make)
+    }
+
+    /// The batches of one epoch.
+    public func batches(epoch: Int) -> AnySequence<TrainingBatch> { make(epoch) }
+}
+
 /// Batches cut from two in-memory tensors along axis 0, optionally shuffled
 /// with a seed mixed with the epoch number.
 public struct TensorBatchSource: BatchSource, Sendable {

@@ -19,12 +19,19 @@ public protocol Callback: AnyObject {
     func onTrainEnd(_ logs: Logs, context: TrainingContext) throws
 }
 
+/// Empty defaults: a callback overrides only the hooks it needs.
 extension Callback {
+    /// Does nothing.
     public func onTrainBegin(_ context: TrainingContext) throws {}
+    /// Does nothing.
     public func onEpochBegin(_ epoch: Int, context: TrainingContext) throws {}
+    /// Does nothing.
     public func onBatchBegin(_ batch: Int, context: TrainingContext) throws {}
+    /// Does nothing.
     public func onBatchEnd(_ batch: Int, logs: Logs, context: TrainingContext) throws {}
+    /// Does nothing.
     public func onEpochEnd(_ epoch: Int, logs: Logs, context: TrainingContext) throws {}
+    /// Does nothing.
     public func onTrainEnd(_ logs: Logs, context: TrainingContext) throws {}
 }
 
