@@ -62,4 +62,49 @@ void ck_pack_bt16_avx2(const float *b, ptrdiff_t ldb, int p0, int kc,
                        int j0, int nc, float *out);
 #endif
 
+// ---------------------------------------------------------------------------
+// The engine (gemm.c) and its threaded driver (gemm_parallel.c).
+// ---------------------------------------------------------------------------
+
+// One ck_sgemm call. kcb, the k block, depends only on k and the ISA: it
+// fixes the order of every element's sum.
+typedef struct {
+    const ck_gemm_arch *ar;
+    int ta, tb, m, n, k, kcb;
+    float alpha, beta;
+    const float *a, *b;
+    float *c;
+    ptrdiff_t lda, ldb, ldc;
+} ck_gemm_job;
+
+// Where the macro-kernel finds the B panels of one (jc, pc) block: packed
+// (panel q at packed + q * kc * nr, row stride nr), or read in place from a
+// row-major B (panel q at direct + q * nr, row stride ldb) with only a
+// partial last panel packed (at packed).
+typedef struct {
+    const float *packed;
+    const float *direct;
+    ptrdiff_t ldb;
+} ck_b_source;
+
+// The calling thread's packing buffers (64-byte aligned, grown on demand,
+// kept across calls).
+enum { CK_BUF_PACK_A = 0, CK_BUF_PACK_B, CK_BUF_SHARED_B, CK_BUF_COUNT };
+float *ck_gemm_buf(int which, size_t floats);
+
+// C[mc x nc] = alpha * Ap * B + beta * C for packed A block ap.
+void ck_gemm_macro(const ck_gemm_arch *ar, int mc, int nc, int kc,
+                   float alpha, const float *ap, const ck_b_source *bs,
+                   float beta, float *c, ptrdiff_t ldc);
+// The whole blocked loop nest on C[m0, m1) x [n0, n1), on this thread.
+void ck_gemm_range(const ck_gemm_job *g, int m0, int m1, int n0, int n1);
+// Runs the job on up to nt threads (fewer for small problems).
+void ck_gemm_parallel(const ck_gemm_job *g, int nt);
+
+static inline int ck_imin(int a, int b) { return a < b ? a : b; }
+static inline int ck_ceil_div(int a, int b) { return (a + b - 1) / b; }
+static inline int ck_round_up(int a, int b) {
+    return ck_ceil_div(a, b) * b;
+}
+
 #endif  // CK_GEMM_INTERNAL_H
