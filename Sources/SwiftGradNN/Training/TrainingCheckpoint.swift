@@ -20,12 +20,16 @@ extension Trainer {
     /// configs, callback state such as best metrics) to
     /// `optimizerStateURL(for: url)`. Both writes are atomic; the optimizer
     /// file goes first, and both carry one checkpoint id that `resume` matches.
+    /// "schedule_step" records the step the schedule reads next. A resumed
+    /// `fit` starts at the beginning of epoch `progress.epoch`, so save at
+    /// epoch ends (as `ModelCheckpoint` does) for an exact continuation.
     public func saveCheckpoint(to url: URL) throws {
         let id = UUID().uuidString
         var meta: [String: String] = [
             "format": Self.checkpointFormat, "checkpoint_id": id,
             "epoch": "\(progress.epoch)", "step": "\(progress.step)", "seed": "\(progress.seed)",
-            "optimizer_step": "\(optimizer.step)", "optimizer": optimizer.optimizer.config.description,
+            "optimizer_step": "\(optimizer.step)", "schedule_step": "\(optimizer.step)",
+            "optimizer": optimizer.optimizer.config.description,
             "callback_state": String(decoding: try JSONEncoder.sorted.encode(progress.callbackState), as: UTF8.self),
         ]
         if let schedule = optimizer.schedule { meta["schedule"] = schedule.config.description }
