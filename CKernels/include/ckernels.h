@@ -195,6 +195,9 @@ void ck_binary_f32(ck_binary_op op, int rank, const int64_t *dims,
                    const int64_t *b_strides, float *out);
 /// out[i] = op(x[i]) for count elements (in place allowed).
 void ck_unary_f32(ck_unary_op op, int64_t count, const float *x, float *out);
+/// dx[i] = y[i] > 0 ? dy[i] : 0, the ReLU pullback from its output y.
+void ck_relu_backward_f32(int64_t count, const float *y, const float *dy,
+                          float *dx);
 /// out[i] = a[i] * alpha + b[i] * beta for count elements (in place allowed).
 void ck_axpby_f32(int64_t count, float alpha, const float *a, float beta,
                   const float *b, float *out);

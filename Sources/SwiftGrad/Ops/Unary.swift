@@ -69,7 +69,9 @@ extension Tensor {
     public func relu() -> Tensor {
         let out = unaryKernel(CK_RELU)
         return Tensor.record(out, inputs: [self]) { g in
-            [binaryKernel(CK_MUL, g, out.greaterThanZeroMask(), name: "relu")]
+            let dx = Tensor(uninitializedShape: out.shape)
+            ck_relu_backward_f32(Int64(out.count), out.pointer, g.pointer, dx.pointer)
+            return [dx]
         }
     }
 
@@ -80,18 +82,6 @@ extension Tensor {
 
     /// Element-wise x * x.
     public func squared() -> Tensor { self * self }
-
-    /// 1 where the element is > 0, else 0. Not differentiable.
-    func greaterThanZeroMask() -> Tensor {
-        var out = Tensor(uninitializedShape: shape)
-        let n = count
-        withUnsafeBufferPointer { src in
-            out.withUnsafeMutableBufferPointer { dst in
-                for i in 0..<n { dst[i] = src[i] > 0 ? 1 : 0 }
-            }
-        }
-        return out
-    }
 }
 
 /// Free-function spellings, for code that reads like math.

@@ -1,0 +1,156 @@
+import ArgumentParser
+import Foundation
+import SwiftGrad
+import SwiftGradData
+import SwiftGradNN
+
+/// `mnist`: trains the reference CNN (or a model from a JSON config) on MNIST
+/// or any dataset in the same IDX format.
+@main
+struct MNISTCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "mnist",
+        abstract: "Train a CNN on MNIST-format data (the reference SwiftGrad example).")
+
+    @Option(help: "Directory holding the four IDX files (raw or .gz). Default: the bundled MNIST.")
+    var data: String?
+
+    @Option(help: "Number of epochs to train (the total when resuming).")
+    var epochs = 4
+
+    @Option(help: "Training batch size.")
+    var batchSize = 128
+
+    @Option(help: "Optimizer: any registered name (sgd, adam, adamw, rmsprop, adagrad, ...).")
+    var optimizer = "adam"
+
+    @Option(help: "Learning rate.")
+    var learningRate: Float = 2e-3
+
+    @Option(help: "Seed for weights and shuffling.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Kernel threads (default: every core).")
+    var threads: Int?
+
+    @Option(help: "A JSON model config to train instead of the reference CNN.")
+    var model: String?
+
+    @Option(help: "Where to save the trained weights (safetensors; optimizer state beside it).")
+    var checkpoint = "mnist-cnn.safetensors"
+
+    @Option(help: "Resume from a checkpoint written by --checkpoint.")
+    var resume: String?
+
+    @Option(help: "Write one JSON object per epoch to this file.")
+    var metricsOut: String?
+
+    @Option(help: "Train on only the first N training images (quick runs).")
+    var limit: Int?
+
+    @Flag(help: "No progress bar; one line per epoch.")
+    var quiet = false
+
+    func validate() throws {
+        guard epochs >= 1 else { throw ValidationError("--epochs must be at least 1, got \(epochs)") }
+        guard batchSize >= 1 else { throw ValidationError("--batch-size must be at least 1, got \(batchSize)") }
+        guard learningRate.isFinite, learningRate > 0 else {
+            throw ValidationError("--learning-rate must be a positive finite number, got \(learningRate)")
+        }
+        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
+        if let limit, limit < 1 { throw ValidationError("--limit must be at least 1, got \(limit)") }
+    }
+
+    func run() throws {
+        do {
+            try train()
+        } catch let error as ValidationError {
+            throw error
+        } catch {
+            // Errors from data, configs and checkpoints carry their own message.
+            FileHandle.standardError.write(Data("mnist: error: \(error)\n".utf8))
+            throw ExitCode.failure
+        }
+    }
+
+    func train() throws {
+        // Line-buffered stdout so summaries interleave with the progress bar in logs.
+        setvbuf(stdout, nil, _IOLBF, 0)
+        Kernels.threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
+        let directory = data ?? Self.bundledDataDirectory()
+        let dataset = try IDXDataset(directory: directory)
+        let trainSet = limit.map { dataset.train.prefix(min($0, dataset.train.count)) } ?? dataset.train
+        print("Data: \(trainSet.count) training and \(dataset.test.count) test images of \(trainSet.rows)x\(trainSet.cols) from \(directory)")
+
+        let network = try buildModel(rows: trainSet.rows, cols: trainSet.cols, classes: dataset.train.numClasses)
+        print(network.summary())
+        var updater = try ParameterUpdater(optimizer, ["learning_rate": .float(learningRate)])
+        var trainer = Trainer(model: network, optimizer: updater, loss: SoftmaxCrossEntropyLoss(), metrics: [Accuracy()])
+        trainer.progress.seed = seed
+        if quiet { trainer.output = .silent }
+        if let resume {
+            try trainer.resume(from: URL(fileURLWithPath: resume))
+            print("Resumed from \(resume) at epoch \(trainer.progress.epoch), step \(trainer.progress.step)")
+        }
+        updater = trainer.optimizer
+
+        let trainSource = MNISTSource(examples: trainSet, batchSize: batchSize, shuffleSeed: seed)
+        let testSource = MNISTSource(examples: dataset.test, batchSize: 1000, shuffleSeed: nil)
+        let checkpointURL = URL(fileURLWithPath: checkpoint)
+        var callbacks: [any Callback] = [EpochReporter(quiet: quiet, samplesPerEpoch: trainSet.count)]
+        if let metricsOut { callbacks.append(MetricsWriter(url: URL(fileURLWithPath: metricsOut), samplesPerEpoch: trainSet.count, append: resume != nil)) }
+        callbacks.append(CheckpointEveryEpoch(url: checkpointURL))
+
+        let start = Date()
+        let history = try trainer.fit(trainSource, epochs: epochs, validationData: testSource, callbacks: callbacks, verbose: !quiet)
+        let seconds = Date().timeIntervalSince(start)
+
+        if let last = history.epochs.last {
+            let acc = (last["val_accuracy"] ?? 0) * 100
+            print(String(format: "Done: %d epochs in %.1f s, test accuracy %.2f%%, test loss %.4f, peak RSS %@",
+                         history.epochs.count, seconds, acc, last["val_loss"] ?? .nan,
+                         PeakMemory.format(bytes: PeakMemory.residentBytes() ?? 0)))
+        } else {
+            print("Nothing to train: the checkpoint is already at epoch \(trainer.progress.epoch) of \(epochs).")
+        }
+        print("Checkpoint: \(checkpointURL.path)")
+        showPredictions(trainer: trainer, test: dataset.test)
+    }
+
+    func buildModel(rows: Int, cols: Int, classes: Int) throws -> Model {
+        if let model {
+            let data: Data
+            do { data = try Data(contentsOf: URL(fileURLWithPath: model)) } catch {
+                throw ConfigError.malformedJSON("cannot read model config \(model): \(error.localizedDescription)")
+            }
+            let built = try Model(json: data)
+            guard built.inputShape == [1, rows, cols] else {
+                throw ConfigError.invalidValue(owner: "model", field: "input_shape", reason: "is \(built.inputShape), the data is [1, \(rows), \(cols)]")
+            }
+            guard built.outputShape == [classes] else {
+                throw ConfigError.invalidValue(owner: "model", field: "layers", reason: "produce \(built.outputShape) per image, expected [\(classes)] class scores")
+            }
+            return built
+        }
+        return try ReferenceModels.mnistCNN(seed: seed)
+    }
+
+    /// A few test digits as ASCII art with the model's predictions.
+    func showPredictions(trainer: Trainer<Model>, test: ImageClassificationSet) {
+        let picks = Array(0..<4)
+        let batch = test.batch(indices: picks)
+        let predicted = trainer.callModel(batch.images).argmaxIndices(alongAxis: 1)
+        let art = picks.map { ASCIIArt.render(test.image(at: $0), rows: test.rows, cols: test.cols) }
+        let captions = zip(picks, predicted).map { i, p in "label \(test.label(at: i)) -> \(p)\(p == test.label(at: i) ? "" : " ✗")" }
+        print("\nSample test digits and predictions:\n" + ASCIIArt.sideBySide(art, captions: captions))
+    }
+
+    /// The Data/mnist folder of this package, found from the working
+    /// directory or from this source file's location.
+    static func bundledDataDirectory() -> String {
+        let local = "Data/mnist"
+        if FileManager.default.fileExists(atPath: local) { return local }
+        let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        return packageRoot.appendingPathComponent(local).path
+    }
+}
