@@ -74,23 +74,21 @@ struct MNISTCommand: ParsableCommand {
     }
 
     func train() throws {
-        // Line-buffered stdout so summaries interleave with the progress bar in logs.
-        setvbuf(stdout, nil, _IOLBF, 0)
         Kernels.threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
         let directory = data ?? Self.bundledDataDirectory()
         let dataset = try IDXDataset(directory: directory)
         let trainSet = limit.map { dataset.train.prefix(min($0, dataset.train.count)) } ?? dataset.train
-        print("Data: \(trainSet.count) training and \(dataset.test.count) test images of \(trainSet.rows)x\(trainSet.cols) from \(directory)")
+        say("Data: \(trainSet.count) training and \(dataset.test.count) test images of \(trainSet.rows)x\(trainSet.cols) from \(directory)")
 
         let network = try buildModel(rows: trainSet.rows, cols: trainSet.cols, classes: dataset.train.numClasses)
-        print(network.summary())
+        say(network.summary())
         var updater = try ParameterUpdater(optimizer, ["learning_rate": .float(learningRate)])
         var trainer = Trainer(model: network, optimizer: updater, loss: SoftmaxCrossEntropyLoss(), metrics: [Accuracy()])
         trainer.progress.seed = seed
         if quiet { trainer.output = .silent }
         if let resume {
             try trainer.resume(from: URL(fileURLWithPath: resume))
-            print("Resumed from \(resume) at epoch \(trainer.progress.epoch), step \(trainer.progress.step)")
+            say("Resumed from \(resume) at epoch \(trainer.progress.epoch), step \(trainer.progress.step)")
         }
         updater = trainer.optimizer
 
@@ -107,13 +105,13 @@ struct MNISTCommand: ParsableCommand {
 
         if let last = history.epochs.last {
             let acc = (last["val_accuracy"] ?? 0) * 100
-            print(String(format: "Done: %d epochs in %.1f s, test accuracy %.2f%%, test loss %.4f, peak RSS %@",
+            say(String(format: "Done: %d epochs in %.1f s, test accuracy %.2f%%, test loss %.4f, peak RSS %@",
                          history.epochs.count, seconds, acc, last["val_loss"] ?? .nan,
                          PeakMemory.format(bytes: PeakMemory.residentBytes() ?? 0)))
         } else {
-            print("Nothing to train: the checkpoint is already at epoch \(trainer.progress.epoch) of \(epochs).")
+            say("Nothing to train: the checkpoint is already at epoch \(trainer.progress.epoch) of \(epochs).")
         }
-        print("Checkpoint: \(checkpointURL.path)")
+        say("Checkpoint: \(checkpointURL.path)")
         showPredictions(trainer: trainer, test: dataset.test)
     }
 
@@ -142,7 +140,7 @@ struct MNISTCommand: ParsableCommand {
         let predicted = trainer.callModel(batch.images).argmaxIndices(alongAxis: 1)
         let art = picks.map { ASCIIArt.render(test.image(at: $0), rows: test.rows, cols: test.cols) }
         let captions = zip(picks, predicted).map { i, p in "label \(test.label(at: i)) -> \(p)\(p == test.label(at: i) ? "" : " ✗")" }
-        print("\nSample test digits and predictions:\n" + ASCIIArt.sideBySide(art, captions: captions))
+        say("\nSample test digits and predictions:\n" + ASCIIArt.sideBySide(art, captions: captions))
     }
 
     /// The Data/mnist folder of this package, found from the working
@@ -153,4 +151,11 @@ struct MNISTCommand: ParsableCommand {
         let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
         return packageRoot.appendingPathComponent(local).path
     }
+}
+
+/// Prints and flushes, so lines interleave correctly with the progress bar
+/// (which writes unbuffered) when output goes to a file or pipe.
+func say(_ line: String) {
+    print(line)
+    fflush(nil)
 }

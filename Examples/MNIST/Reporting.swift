@@ -73,7 +73,7 @@ final class EpochReporter: Callback {
 
     func onEpochEnd(_ epoch: Int, logs: Logs, context: TrainingContext) throws {
         let seconds = logs["epoch_seconds"] ?? 0
-        print(String(format: "epoch %d: train loss %.4f acc %.4f | test loss %.4f acc %.4f | %.1f s, %.0f images/s, peak RSS %@",
+        say(String(format: "epoch %d: train loss %.4f acc %.4f | test loss %.4f acc %.4f | %.1f s, %.0f images/s, peak RSS %@",
                      epoch + 1, logs["loss"] ?? .nan, logs["accuracy"] ?? .nan, logs["val_loss"] ?? .nan,
                      logs["val_accuracy"] ?? .nan, seconds, seconds > 0 ? Double(samplesPerEpoch) / seconds : 0,
                      PeakMemory.format(bytes: PeakMemory.residentBytes() ?? 0)))
