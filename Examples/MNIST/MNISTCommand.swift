@@ -45,6 +45,9 @@ struct MNISTCommand: ParsableCommand {
     @Option(help: "Write one JSON object per epoch to this file.")
     var metricsOut: String?
 
+    @Option(help: "Write the first 64 test images and the model's logits for them to this safetensors file (to compare with another framework).")
+    var predictionsOut: String?
+
     @Option(help: "Train on only the first N training images (quick runs).")
     var limit: Int?
 
@@ -113,6 +116,13 @@ struct MNISTCommand: ParsableCommand {
         }
         say("Checkpoint: \(checkpointURL.path)")
         showPredictions(trainer: trainer, test: dataset.test)
+        if let predictionsOut {
+            let batch = dataset.test.batch(indices: Array(0..<min(64, dataset.test.count)))
+            let logits = trainer.callModel(batch.images)
+            try Checkpoint.save([("images", batch.images), ("logits", logits)], metadata: ["checkpoint": checkpointURL.path],
+                                to: URL(fileURLWithPath: predictionsOut))
+            say("Predictions: \(predictionsOut)")
+        }
     }
 
     func buildModel(rows: Int, cols: Int, classes: Int) throws -> Model {
