@@ -68,7 +68,8 @@ struct MNISTCommand: ParsableCommand {
         do {
             try train()
         } catch let error as ValidationError {
-            throw error
+            FileHandle.standardError.write(Data("mnist: error: \(error.message)\n".utf8))
+            throw ExitCode.failure
         } catch {
             // Errors from data, configs and checkpoints carry their own message.
             FileHandle.standardError.write(Data("mnist: error: \(error)\n".utf8))
@@ -128,9 +129,10 @@ struct MNISTCommand: ParsableCommand {
     func buildModel(rows: Int, cols: Int, classes: Int) throws -> Model {
         if let model {
             let data: Data
-            do { data = try Data(contentsOf: URL(fileURLWithPath: model)) } catch {
-                throw ConfigError.malformedJSON("cannot read model config \(model): \(error.localizedDescription)")
+            guard let contents = FileManager.default.contents(atPath: model) else {
+                throw ValidationError("cannot read model config \(model)")
             }
+            data = contents
             let built = try Model(json: data)
             guard built.inputShape == [1, rows, cols] else {
                 throw ConfigError.invalidValue(owner: "model", field: "input_shape", reason: "is \(built.inputShape), the data is [1, \(rows), \(cols)]")
