@@ -19,5 +19,6 @@ public enum BuiltinLayers {
         registry.register(layer: Softmax.self)
         registry.register(layer: Sequential.self)
         registry.register(layer: Graph.self)
+        registry.register(layer: UNet.self)
     }
 }
