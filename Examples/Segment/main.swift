@@ -1,1 +1,1 @@
-print("segment: not yet implemented")
+Segment.main()
