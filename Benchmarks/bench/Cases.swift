@@ -168,5 +168,6 @@ var allCases: [BenchCase] {
                           outputPadding: 1),
         gemmCase("k", m: 1024, n: 1024, k: 1024),
         gemmCase("k", m: 512, n: 576, k: 64),
+        unetStepCase("l"),
     ]
 }
