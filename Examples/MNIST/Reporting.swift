@@ -43,6 +43,7 @@ final class MetricsWriter: Callback {
             "test_loss": logs["val_loss"] ?? .nan,
             "test_accuracy": logs["val_accuracy"] ?? .nan,
             "epoch_seconds": seconds,
+            "test_seconds": logs["val_seconds"] ?? .nan,
             "images_per_second": seconds > 0 ? Double(samplesPerEpoch) / seconds : 0,
             "peak_rss_bytes": Double(PeakMemory.residentBytes() ?? 0),
             "learning_rate": logs["lr"] ?? .nan,

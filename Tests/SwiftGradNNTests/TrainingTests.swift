@@ -175,9 +175,9 @@ final class TrainingTests: XCTestCase {
         try trainer.fit(regressionData(), epochs: 3, callbacks: [CSVLogger(url: csv, append: true), JSONLinesLogger(url: jsonl, append: true)], verbose: false)
         let rows = try String(contentsOf: csv, encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(rows.count, 4)
-        XCTAssertEqual(rows[0], "epoch,loss,val_loss,lr,epoch_seconds")
+        XCTAssertEqual(rows[0], "epoch,loss,val_loss,val_seconds,lr,epoch_seconds")
         XCTAssertTrue(rows[3].hasPrefix("3,"))
-        XCTAssertTrue(rows[3].contains(",,"), "val_loss empty in the appended epoch: \(rows[3])")
+        XCTAssertTrue(rows[3].contains(",,,"), "val_loss and val_seconds empty in the appended epoch: \(rows[3])")
         let lines = try String(contentsOf: jsonl, encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(lines.count, 3)
         let obj = try JSONSerialization.jsonObject(with: Data(lines[0].utf8)) as! [String: Any]

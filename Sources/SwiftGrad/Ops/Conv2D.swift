@@ -25,10 +25,14 @@ func checkKernel(_ check: (UnsafeMutablePointer<CChar>, Int) -> Int32) {
 ///   - input: [N, C, H, W].
 ///   - weight: [K, C/groups, kh, kw].
 ///   - bias: [K], optional.
+///   - fusedReLU: apply max(0, y) in place on the output (one op on the tape,
+///     no separate activation tensor): the same values and gradients as
+///     `conv2d(...).relu()`, with one pass and one buffer fewer.
 /// - Returns: [N, K, Ho, Wo] with Ho = (H + 2*pad - dil*(kh-1) - 1) / stride + 1.
 public func conv2d(
     _ input: Tensor, weight: Tensor, bias: Tensor? = nil,
-    stride: Size2 = 1, padding: Size2 = 0, dilation: Size2 = 1, groups: Int = 1
+    stride: Size2 = 1, padding: Size2 = 0, dilation: Size2 = 1, groups: Int = 1,
+    fusedReLU: Bool = false
 ) -> Tensor {
     precondition(input.rank == 4 && weight.rank == 4,
                  "conv2d: input \(input.shape) and weight \(weight.shape) must both be rank 4")
@@ -48,13 +52,24 @@ public func conv2d(
     withUnsafePointer(to: params) { pp in
         ck_conv2d_forward_f32(pp, input.pointer, weight.pointer, bias?.pointer, out.pointer)
     }
+    if fusedReLU { ck_unary_f32(CK_RELU, Int64(out.count), out.pointer, out.pointer) }
     let x = input.detached, w = weight.detached
     let inputs = bias.map { [input, weight, $0] } ?? [input, weight]
-    return Tensor.record(out, inputs: inputs) { g in
-        withUnsafePointer(to: params) { pp in
-            let dx = Tensor(uninitializedShape: x.shape)
+    // The input gradient of a first layer (images) is never used: skip it.
+    let needsInputGradient = input.isTracked
+    return Tensor.record(out, inputs: inputs) { upstream in
+        var g = upstream
+        if fusedReLU {
+            g = Tensor(uninitializedShape: out.shape)
+            ck_relu_backward_f32(Int64(out.count), out.pointer, upstream.pointer, g.pointer)
+        }
+        return withUnsafePointer(to: params) { pp in
+            var dx: Tensor?
+            if needsInputGradient {
+                dx = Tensor(uninitializedShape: x.shape)
+                ck_conv2d_backward_data_f32(pp, g.pointer, w.pointer, dx!.pointer)
+            }
             let dw = Tensor(uninitializedShape: w.shape)
-            ck_conv2d_backward_data_f32(pp, g.pointer, w.pointer, dx.pointer)
             ck_conv2d_backward_weight_f32(pp, x.pointer, g.pointer, dw.pointer)
             guard bias != nil else { return [dx, dw] }
             let db = Tensor(uninitializedShape: [Int(params.k)])

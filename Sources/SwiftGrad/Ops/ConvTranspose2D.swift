@@ -35,11 +35,15 @@ public func convTranspose2d(
     }
     let x = input.detached, w = weight.detached
     let inputs = bias.map { [input, weight, $0] } ?? [input, weight]
+    let needsInputGradient = input.isTracked
     return Tensor.record(out, inputs: inputs) { g in
         withUnsafePointer(to: params) { pp in
-            let dx = Tensor(uninitializedShape: x.shape)
+            var dx: Tensor?
+            if needsInputGradient {
+                dx = Tensor(uninitializedShape: x.shape)
+                ck_conv_transpose2d_backward_data_f32(pp, g.pointer, w.pointer, dx!.pointer)
+            }
             let dw = Tensor(uninitializedShape: w.shape)
-            ck_conv_transpose2d_backward_data_f32(pp, g.pointer, w.pointer, dx.pointer)
             ck_conv_transpose2d_backward_weight_f32(pp, x.pointer, g.pointer, dw.pointer)
             guard bias != nil else { return [dx, dw] }
             let db = Tensor(uninitializedShape: [Int(params.k)])

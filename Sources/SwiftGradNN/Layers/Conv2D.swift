@@ -113,8 +113,11 @@ public struct Conv2D: Layer {
     /// [N, C, H, W] -> [N, filters, Ho, Wo].
     public func callAsFunction(_ input: Tensor) -> Tensor {
         let w = requireBuilt(weight, "Conv2D")
-        return activation(conv2d(input, weight: w, bias: bias, stride: strides, padding: resolvedPadding,
-                                 dilation: dilation, groups: groups))
+        // ReLU runs inside the conv op: one buffer and one memory pass fewer.
+        let fused = activation == .relu
+        let y = conv2d(input, weight: w, bias: bias, stride: strides, padding: resolvedPadding,
+                       dilation: dilation, groups: groups, fusedReLU: fused)
+        return fused ? y : activation(y)
     }
 
     public mutating func visitParameters(prefix: String, _ visitor: (String, inout Tensor) -> Void) {

@@ -9,7 +9,8 @@ extension Trainer {
     /// `LearningPhase.with(training: true)` inside `valueWithGradient`, then
     /// `optimizer.update`. Epoch logs hold "loss" and the metrics (means over
     /// the epoch's training batches), "val_"-prefixed results on
-    /// `validationData`, the learning rate "lr" and "epoch_seconds".
+    /// `validationData`, the learning rate "lr", "epoch_seconds" (the
+    /// training pass alone) and "val_seconds" (the validation pass).
     ///
     /// - Parameters:
     ///   - data: training batches; `batches(epoch:)` is called once per epoch.
@@ -92,10 +93,15 @@ extension Trainer {
             bar.update(done: batchIndex, samples: samples, logs: logs)
             if context.stopTraining { break }
         }
-        if let validationData { logs.merge(evaluate(validationData, epoch: epoch), prefix: "val_") }
+        let trainSeconds = Date().timeIntervalSince(start)
+        if let validationData {
+            let validationStart = Date()
+            logs.merge(evaluate(validationData, epoch: epoch), prefix: "val_")
+            logs["val_seconds"] = Date().timeIntervalSince(validationStart)
+        }
         bar.finish(done: batchIndex, samples: samples, logs: logs)
         logs["lr"] = Double(context.learningRate)
-        logs["epoch_seconds"] = Date().timeIntervalSince(start)
+        logs["epoch_seconds"] = trainSeconds
         return logs
     }
 
