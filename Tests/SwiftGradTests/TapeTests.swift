@@ -82,3 +82,15 @@ final class TapeTests: XCTestCase {
         XCTAssertNil(value.tracking)
     }
 }
+
+final class InputGradientSkipTests: XCTestCase {
+    /// A conv whose input is a constant (a first layer) still gets its weight
+    /// gradient right although the input gradient is skipped.
+    func testConvWeightGradientWithConstantInput() {
+        let x = awayFromZero([2, 2, 5, 5], seed: 30)
+        let w = awayFromZero([3, 2, 3, 3], seed: 31)
+        let skipped = gradient(at: w) { w in conv2d(x, weight: w, padding: 1).sum() }
+        let full = gradient(at: [x, w]) { t in conv2d(t[0], weight: t[1], padding: 1).sum() }[1]
+        assertClose(skipped, full, "weight gradient")
+    }
+}
