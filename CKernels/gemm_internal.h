@@ -89,7 +89,7 @@ typedef struct {
 
 // The calling thread's packing buffers (64-byte aligned, grown on demand,
 // kept across calls).
-enum { CK_BUF_PACK_A = 0, CK_BUF_PACK_B, CK_BUF_SHARED_B, CK_BUF_COUNT };
+enum { CK_BUF_PACK_A = 0, CK_BUF_PACK_B, CK_BUF_COUNT };
 float *ck_gemm_buf(int which, size_t floats);
 
 // C[mc x nc] = alpha * Ap * B + beta * C for packed A block ap.

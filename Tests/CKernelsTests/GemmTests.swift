@@ -144,11 +144,11 @@ final class GemmTests: XCTestCase {
         }
     }
 
-    /// Every path (shared-B row split, column grid, unpacked B) must sum each
-    /// element in the same order whatever the thread count.
+    /// Every split of C (rows, columns, unpacked B) must sum each element in
+    /// the same order whatever the thread count.
     func testThreadCountDoesNotChangeBits() {
-        // Row split with shared B; column grid; unpacked B (small m); odd
-        // sizes with partial tiles everywhere.
+        // Tall C (split by rows), wide C (by columns), unpacked B (small m),
+        // odd sizes with partial tiles everywhere.
         let shapes = [(400, 96, 300), (64, 1200, 280), (40, 4000, 9), (301, 175, 290)]
         for (m, n, k) in shapes {
             for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
