@@ -10,7 +10,8 @@ struct BenchCase {
     let prepare: () -> (passes: [(String, Work, () -> Void)], release: () -> Void)
 
     func matches(_ filters: [String]) -> Bool {
-        filters.isEmpty || filters.contains { $0 == id || op.contains($0) }
+        // A single letter names a case; anything longer is an op substring.
+        filters.isEmpty || filters.contains { $0 == id || ($0.count > 1 && op.contains($0)) }
     }
 }
 

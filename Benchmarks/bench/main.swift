@@ -15,7 +15,7 @@ struct Bench: ParsableCommand {
     @Option(help: "Threads for every kernel (default: OpenMP's default).")
     var threads: Int?
 
-    @Option(help: "Comma-separated case letters or op substrings (e.g. a,k or pool).")
+    @Option(help: "Comma-separated case letters or op substrings (e.g. a,k or pool,sgemm).")
     var filter: String?
 
     @Option(help: "Timed iterations per pass.")
