@@ -26,7 +26,7 @@ enum DatasetName: String, ExpressibleByArgument, CaseIterable {
     /// Epochs when `--epochs` is not given.
     var defaultEpochs: Int {
         switch self {
-        case .shapes: 6
+        case .shapes: 5
         case .mnistScenes: 4
         }
     }

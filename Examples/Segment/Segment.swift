@@ -24,16 +24,16 @@ struct Segment: ParsableCommand {
     @Option(help: "Dataset: \(DatasetName.allCases.map(\.rawValue).joined(separator: ", ")).")
     var dataset: DatasetName = .shapes
 
-    @Option(help: "Training epochs, the total when resuming (default: 6 for shapes, 4 for mnist-scenes).")
+    @Option(help: "Training epochs, the total when resuming (default: 5 for shapes, 4 for mnist-scenes).")
     var epochs: Int?
 
     @Option(help: "Images per training step.")
     var batchSize: Int = 8
 
-    @Option(help: "Optimizer: any registered name (default adam, or the checkpoint's when resuming).")
+    @Option(help: "Optimizer: any registered name (default adam; when resuming, the checkpoint's).")
     var optimizer: String?
 
-    @Option(help: "Base learning rate (default 0.001, or the checkpoint's when resuming).")
+    @Option(help: "Base learning rate (default 0.001; when resuming, the checkpoint's).")
     var learningRate: Float?
 
     @Option(help: "Learning-rate schedule over the whole run: cosine (decays to 5%) or constant.")

@@ -26,7 +26,7 @@ struct SegmentationRun {
         var trainer = Trainer(model: model, optimizer: try makeUpdater(totalSteps: epochs * batchesPerEpoch),
                               loss: PixelwiseCrossEntropyLoss(classWeights: weights))
         trainer.progress = TrainingProgress(seed: options.seed)
-        printHeader(data: data, model: trainer.model, weights: weights, epochs: epochs)
+        printHeader(data: data, model: trainer.model, optimizer: trainer.optimizer.optimizer, weights: weights, epochs: epochs)
         if let resume = options.resume {
             try trainer.resume(from: URL(fileURLWithPath: resume))
             if trainer.progress.seed != options.seed {
@@ -50,28 +50,36 @@ struct SegmentationRun {
             let stats = try trainEpoch(&trainer, data: data, epoch: epoch, epochs: epochs, batches: batchesPerEpoch,
                                        dropRemainder: dropRemainder)
             let report = evaluator.evaluate(trainer)
-            guard report.loss.isFinite else {
-                throw SegmentError("training diverged: the held-out loss is \(report.loss) after epoch \(epoch + 1); try a lower --learning-rate (now \(trainer.optimizer.optimizer.learningRate))")
-            }
+            try record(report, stats: stats, epoch: epoch, trainer: trainer, data: data, outputDir: outputDir,
+                       metricsLog: metricsLog)
             lastReport = report
-            say(report.summary(classNames: data.classNames))
-            let image = outputDir.appendingPathComponent("\(options.dataset.rawValue)-epoch\(epoch + 1).png")
-            if let strip = report.strip {
-                try strip.write(to: image.path)
-                say("  predictions: \(image.path)")
-            }
-            try metricsLog?.write(MetricsLog.line(dataset: options.dataset.rawValue, epoch: epoch + 1, train: stats,
-                                                  report: report, classNames: data.classNames))
-            if let checkpoint = options.checkpoint {
-                try trainer.saveCheckpoint(to: URL(fileURLWithPath: checkpoint))
-                say("  checkpoint: \(checkpoint)")
-            }
         }
         if let report = lastReport {
             let total = Date().timeIntervalSince(start)
             say(String(format: "Done in %@: held-out mean IoU %.4f, pixel accuracy %.4f, peak RSS %@.",
                          formatDuration(total), report.matrix.meanIoU, report.matrix.accuracy,
                          PeakMemory.residentBytes().map { PeakMemory.format(bytes: $0) } ?? "unknown"))
+        }
+    }
+
+    /// Reports an epoch's held-out results: the summary, the prediction
+    /// image, the metrics line and the checkpoint.
+    func record(_ report: HeldOutReport, stats: EpochStats, epoch: Int, trainer: Trainer<Model>, data: DatasetPair,
+                outputDir: URL, metricsLog: MetricsLog?) throws {
+        guard report.loss.isFinite else {
+            throw SegmentError("training diverged: the held-out loss is \(report.loss) after epoch \(epoch + 1); try a lower --learning-rate (now \(trainer.optimizer.optimizer.learningRate))")
+        }
+        say(report.summary(classNames: data.classNames))
+        let image = outputDir.appendingPathComponent("\(options.dataset.rawValue)-epoch\(epoch + 1).png")
+        if let strip = report.strip {
+            try strip.write(to: image.path)
+            say("  predictions: \(image.path)")
+        }
+        try metricsLog?.write(MetricsLog.line(dataset: options.dataset.rawValue, epoch: epoch + 1, train: stats,
+                                              report: report, classNames: data.classNames))
+        if let checkpoint = options.checkpoint {
+            try trainer.saveCheckpoint(to: URL(fileURLWithPath: checkpoint))
+            say("  checkpoint: \(checkpoint)")
         }
     }
 
@@ -137,14 +145,38 @@ struct SegmentationRun {
     }
 
     /// The optimizer named by `--optimizer` with the learning-rate schedule.
+    /// When resuming without `--optimizer`, the checkpoint's optimizer (and,
+    /// without `--learning-rate`, its hyperparameters) is used.
     func makeUpdater(totalSteps: Int) throws -> ParameterUpdater {
-        let optimizer = try Registry.shared.optimizer(options.optimizer ?? "adam",
+        let optimizer: any Optimizer
+        if options.optimizer == nil, let saved = try savedOptimizerConfig() {
+            var config = saved
+            if let lr = options.learningRate {
+                config["learning_rate"] = .float(lr)
+                config["lr"] = nil
+            }
+            optimizer = try Registry.shared.optimizer(config)
+        } else {
+            optimizer = try Registry.shared.optimizer(options.optimizer ?? "adam",
                                                       ["learning_rate": .float(options.learningRate ?? 1e-3)])
+        }
         let schedule: (any LearningRateSchedule)? = switch options.schedule {
         case .cosine: CosineSchedule(totalSteps: max(totalSteps, 1), floor: .fraction(0.05))
         case .constant: nil
         }
         return ParameterUpdater(optimizer, schedule: schedule)
+    }
+
+    /// The optimizer config stored beside the `--resume` checkpoint, if resuming.
+    func savedOptimizerConfig() throws -> Config? {
+        guard let resume = options.resume else { return nil }
+        let url = Trainer<Model>.optimizerStateURL(for: URL(fileURLWithPath: resume))
+        let (_, metadata) = try Checkpoint.load(from: url)
+        guard let text = metadata["optimizer"] else {
+            throw CheckpointError.badMetadata(file: url.path, reason: "missing 'optimizer'")
+        }
+        do { return try Config(jsonString: text, owner: "optimizer in \(url.lastPathComponent)") }
+        catch { throw CheckpointError.badMetadata(file: url.path, reason: "'optimizer' is not a JSON config: \(describe(error))") }
     }
 
     /// `--class-weights` checked against the dataset's class count.
@@ -160,13 +192,13 @@ struct SegmentationRun {
         }
     }
 
-    func printHeader(data: DatasetPair, model: Model, weights: [Float]?, epochs: Int) {
+    func printHeader(data: DatasetPair, model: Model, optimizer: any Optimizer, weights: [Float]?, epochs: Int) {
         say("segment: \(options.dataset.rawValue) \(data.height)x\(data.width), \(data.numClasses) classes, "
               + "\(data.train.count) training / \(data.heldOut.count) held-out images, seed \(options.seed)")
-        let type = (try? model.root.config.typeName()) ?? "custom"
-        let root = (model.root as? UNet).map { "U-Net \($0.channels) + \($0.bottleneckChannels)" } ?? "\(type) from \(options.model ?? "config")"
-        say("model: \(root), \(model.parameterCount) parameters; optimizer \(options.optimizer ?? "adam") "
-              + "lr \(options.learningRate ?? 1e-3) (\(options.schedule.rawValue)); batch \(options.batchSize); "
+        let rootType = (try? model.root.config.typeName()) ?? "custom"
+        let root = (model.root as? UNet).map { "U-Net \($0.channels) + \($0.bottleneckChannels)" } ?? "\(rootType) from \(options.model ?? "config")"
+        say("model: \(root), \(model.parameterCount) parameters; optimizer \(type(of: optimizer).typeName) "
+              + "lr \(optimizer.learningRate) (\(options.schedule.rawValue)); batch \(options.batchSize); "
               + "\(epochs) epochs; \(Kernels.threadCount) threads (\(Kernels.isa))")
         if let weights { say("class weights: \(weights.map { String(format: "%.3g", $0) }.joined(separator: ", "))") }
     }
