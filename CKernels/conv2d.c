@@ -5,6 +5,7 @@
 // the batch.
 #include <limits.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "workspace.h"
 
@@ -48,6 +49,9 @@ typedef struct {
     size_t col_n;             // stride of an image, column side
     int direct;               // 1x1 stride 1 no padding: no lowering needed
     int band;                 // output rows lowered at a time
+    int blk;                  // images side by side in one GEMM (1: none)
+    int wblk;                 // images per block of the weight gradient
+    int small;                // kdim <= CK_SMALL_K: direct kernels, no GEMM
 } ck_shape;
 
 static ck_shape shape_of(const ck_conv_geom *cg) {
@@ -65,6 +69,17 @@ static ck_shape shape_of(const ck_conv_geom *cg) {
                g->ph == 0 && g->pw == 0 && g->ih == g->oh && g->iw == g->ow;
     long band = CK_BAND_FLOATS / ((long)s.kdim * g->ow);
     s.band = band < 1 ? 1 : band > g->oh ? g->oh : (int)band;
+    // Small images (a whole image is one band): lower a block of images
+    // side by side and multiply once, so the weights are packed once per
+    // block and the GEMM's N (or K, for the weight gradient) is large.
+    // Depends on the shape only, never on the thread count.
+    s.small = !s.direct && s.kdim <= CK_SMALL_K;
+    s.blk = 1;
+    if (!s.direct && !s.small && s.band == g->oh) {
+        long nb = CK_BAND_FLOATS / ((long)s.kdim * s.ncol);
+        s.blk = nb < 1 ? 1 : nb > cg->n ? cg->n : (int)nb;
+    }
+    s.wblk = s.blk > CK_BATCH_BLOCK ? s.blk : CK_BATCH_BLOCK;
     return s;
 }
 
@@ -73,9 +88,44 @@ static void lower(const ck_shape *s, const ck_lower_geom *g,
                   const float *img, float *cols, int nt) {
     if (nt > 1 && s->cpg > 1) {
 #pragma omp parallel for num_threads(nt) schedule(static)
-        for (int c = 0; c < s->cpg; c++) ck_im2col(g, img, c, c + 1, cols);
+        for (int c = 0; c < s->cpg; c++)
+            ck_im2col(g, img, c, c + 1, cols, (size_t)g->oh * g->ow);
     } else {
-        ck_im2col(g, img, 0, s->cpg, cols);
+        ck_im2col(g, img, 0, s->cpg, cols, (size_t)g->oh * g->ow);
+    }
+}
+
+// im2col of group grp of images [i0, i0 + nb) side by side: image j's
+// columns start at cols + j*ncol, rows ld = nb*ncol apart.
+static void lower_block(const ck_shape *s, const float *img, int i0, int nb,
+                        int grp, float *cols, int nt) {
+    const ck_lower_geom *g = &s->cg->g;
+    size_t ld = (size_t)nb * s->ncol;
+    long tasks = (long)nb * s->cpg;
+    (void)nt;  // unused without OpenMP
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (long t = 0; t < tasks; t++) {
+        int j = (int)(t / s->cpg), c = (int)(t % s->cpg);
+        const float *x = img + (i0 + j) * s->img_n + grp * s->img_grp;
+        ck_im2col(g, x, c, c + 1, cols + (size_t)j * s->ncol, ld);
+    }
+}
+
+// Gathers (or, when scatter, spreads back) rows [0, m) of group grp of
+// images [i0, i0 + nb) of a col-side tensor to / from m rows of nb*ncol.
+static void gather_block(const ck_shape *s, int m, int i0, int nb, int grp,
+                         float *t, float *packed, int scatter) {
+    size_t ld = (size_t)nb * s->ncol;
+    size_t bytes = (size_t)s->ncol * sizeof(float);
+    for (int j = 0; j < nb; j++) {
+        float *img = t + (i0 + j) * s->col_n + (size_t)grp * m * s->ncol;
+        for (int r = 0; r < m; r++) {
+            float *row = packed + r * ld + (size_t)j * s->ncol;
+            if (scatter)
+                memcpy(img + (size_t)r * s->ncol, row, bytes);
+            else
+                memcpy(row, img + (size_t)r * s->ncol, bytes);
+        }
     }
 }
 
@@ -86,9 +136,11 @@ static void raise_cols(const ck_shape *s, const ck_lower_geom *g,
     if (nt > 1 && s->cpg > 1) {
 #pragma omp parallel for num_threads(nt) schedule(static)
         for (int c = 0; c < s->cpg; c++)
-            ck_col2im(g, cols, c, c + 1, accumulate, img);
+            ck_col2im(g, cols, (size_t)g->oh * g->ow, c, c + 1, accumulate,
+                      img);
     } else {
-        ck_col2im(g, cols, 0, s->cpg, accumulate, img);
+        ck_col2im(g, cols, (size_t)g->oh * g->ow, 0, s->cpg, accumulate,
+                  img);
     }
 }
 
@@ -113,18 +165,20 @@ static int conv_threads(const ck_shape *s) {
 // than the threads) run one at a time with the lowering and the GEMM using
 // the threads inside. Either way each output element sees the same
 // arithmetic.
+// A pair is (block of s->blk images starting at image i, group).
 static void for_pairs(const ck_shape *s, const ck_pass *a, ck_pair_fn fn) {
     int nt = conv_threads(s);
     int groups = s->cg->groups;
-    long pairs = (long)s->cg->n * groups;
+    long blocks = (s->cg->n + s->blk - 1) / s->blk;
+    long pairs = blocks * groups;
     long full = nt > 1 ? pairs / nt * nt : 0;
     if (full > 0) {
 #pragma omp parallel for num_threads(nt) schedule(static)
         for (long p = 0; p < full; p++)
-            fn(s, a, (int)(p / groups), (int)(p % groups), 1);
+            fn(s, a, (int)(p / groups) * s->blk, (int)(p % groups), 1);
     }
     for (long p = full; p < pairs; p++)
-        fn(s, a, (int)(p / groups), (int)(p % groups), nt);
+        fn(s, a, (int)(p / groups) * s->blk, (int)(p % groups), nt);
 }
 
 // rows[r][0..n) += bias[r] for r < m (row stride ld); nothing if bias is
@@ -139,11 +193,32 @@ static void add_bias(const float *bias, int m, int n, float *rows,
     }
 }
 
+// y = W x cols for a block of small images at once; the product lands in
+// a scratch block and is spread to the images (plus bias).
+static void forward_block(const ck_shape *s, const ck_pass *a, int i0,
+                          int grp, int nt) {
+    int nb = s->cg->n - i0 < s->blk ? s->cg->n - i0 : s->blk;
+    size_t ld = (size_t)nb * s->ncol;
+    float *cols = ck_ws_floats(CK_WS_COLS, (size_t)s->kdim * ld);
+    float *out = ck_ws_floats(CK_WS_BATCH, (size_t)s->opg * ld);
+    const float *wg = a->w + (size_t)grp * s->opg * s->kdim;
+    lower_block(s, a->in, i0, nb, grp, cols, nt);
+    ck_sgemm(0, 0, s->opg, (int)ld, s->kdim, 1.0f, wg, s->kdim, cols,
+             (int)ld, 0.0f, out, (int)ld);
+    add_bias(a->bias ? a->bias + grp * s->opg : NULL, s->opg, (int)ld, out,
+             ld);
+    gather_block(s, s->opg, i0, nb, grp, a->out, out, 1);
+}
+
 // y = W x cols, a band of output rows at a time: the band's columns are
 // still in cache when the GEMM packs them.
 static void forward_pair(const ck_shape *s, const ck_pass *a, int i, int grp,
                          int nt) {
     const ck_lower_geom *g = &s->cg->g;
+    if (s->blk > 1) {
+        forward_block(s, a, i, grp, nt);
+        return;
+    }
     const float *x = a->in + i * s->img_n + grp * s->img_grp;
     const float *wg = a->w + (size_t)grp * s->opg * s->kdim;
     float *y = a->out + i * s->col_n + (size_t)grp * s->opg * s->ncol;
@@ -161,6 +236,11 @@ static void forward_pair(const ck_shape *s, const ck_pass *a, int i, int grp,
         int n = (r1 - r0) * g->ow;
         float *yb = y + (size_t)r0 * g->ow;
         lower(s, &b, x, cols, nt);
+        if (s->small) {
+            ck_small_k_forward(s->opg, n, s->kdim, wg, cols, n, bias, yb,
+                               s->ncol);
+            continue;
+        }
         ck_sgemm(0, 0, s->opg, n, s->kdim, 1.0f, wg, s->kdim, cols, n, 0.0f,
                  yb, s->ncol);
         add_bias(bias, s->opg, n, yb, s->ncol);  // while the band is cached
@@ -174,11 +254,40 @@ void ck_conv_lower_gemm(const ck_conv_geom *cg, const float *img,
     for_pairs(&s, &a, forward_pair);
 }
 
+// img = col2im(W^T x dy) for a block of small images at once.
+static void raise_block(const ck_shape *s, const ck_pass *a, int i0, int grp,
+                        int nt) {
+    const ck_lower_geom *g = &s->cg->g;
+    int nb = s->cg->n - i0 < s->blk ? s->cg->n - i0 : s->blk;
+    size_t ld = (size_t)nb * s->ncol;
+    float *dyb = ck_ws_floats(CK_WS_BATCH, (size_t)s->opg * ld);
+    float *cols = ck_ws_floats(CK_WS_COLS, (size_t)s->kdim * ld);
+    const float *wg = a->w + (size_t)grp * s->opg * s->kdim;
+    gather_block(s, s->opg, i0, nb, grp, (float *)a->in, dyb, 0);
+    ck_sgemm(1, 0, s->kdim, (int)ld, s->opg, 1.0f, wg, s->kdim, dyb, (int)ld,
+             0.0f, cols, (int)ld);
+    long tasks = (long)nb * s->cpg;
+    size_t plane = (size_t)g->ih * g->iw;
+    (void)nt;  // unused without OpenMP
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (long t = 0; t < tasks; t++) {
+        int j = (int)(t / s->cpg), c = (int)(t % s->cpg);
+        float *x = a->out + (i0 + j) * s->img_n + grp * s->img_grp;
+        ck_col2im(g, cols + (size_t)j * s->ncol, ld, c, c + 1, 0, x);
+        if (a->bias) add_bias(a->bias + grp * s->cpg + c, 1, (int)plane,
+                              x + c * plane, plane);
+    }
+}
+
 // img = col2im(W^T x dy), a band of column rows at a time; bands add onto
 // the image in order.
 static void raise_pair(const ck_shape *s, const ck_pass *a, int i, int grp,
                        int nt) {
     const ck_lower_geom *g = &s->cg->g;
+    if (s->blk > 1) {
+        raise_block(s, a, i, grp, nt);
+        return;
+    }
     const float *dy = a->in + i * s->col_n + (size_t)grp * s->opg * s->ncol;
     float *x = a->out + i * s->img_n + grp * s->img_grp;
     const float *wg = a->w + (size_t)grp * s->opg * s->kdim;
@@ -216,9 +325,24 @@ void ck_conv_gemm_raise(const ck_conv_geom *cg, const float *col,
 static void weight_block(const ck_shape *s, int blk, const float *img,
                          const float *col, float *part, int nt) {
     const ck_lower_geom *g = &s->cg->g;
-    int i0 = blk * CK_BATCH_BLOCK;
-    int i1 = i0 + CK_BATCH_BLOCK;
+    int i0 = blk * s->wblk;
+    int i1 = i0 + s->wblk;
     if (i1 > s->cg->n) i1 = s->cg->n;
+    if (s->blk > 1) {
+        // The whole block as one GEMM with K = images * pixels.
+        int nb = i1 - i0;
+        size_t ld = (size_t)nb * s->ncol;
+        float *cols = ck_ws_floats(CK_WS_COLS, (size_t)s->kdim * ld);
+        float *dyb = ck_ws_floats(CK_WS_BATCH, (size_t)s->opg * ld);
+        for (int grp = 0; grp < s->cg->groups; grp++) {
+            lower_block(s, img, i0, nb, grp, cols, nt);
+            gather_block(s, s->opg, i0, nb, grp, (float *)col, dyb, 0);
+            ck_sgemm(0, 1, s->opg, s->kdim, (int)ld, 1.0f, dyb, (int)ld,
+                     cols, (int)ld, 0.0f,
+                     part + (size_t)grp * s->opg * s->kdim, s->kdim);
+        }
+        return;
+    }
     float *cols = s->direct ? NULL
                             : ck_ws_floats(CK_WS_COLS, (size_t)s->kdim *
                                                            s->band * g->ow);
@@ -238,6 +362,12 @@ static void weight_block(const ck_shape *s, int blk, const float *img,
                 ck_lower_geom b = ck_lower_band(g, r0, r1);
                 int n = (r1 - r0) * g->ow;
                 lower(s, &b, x, cols, nt);
+                if (s->small) {
+                    ck_small_k_weight(s->opg, n, s->kdim,
+                                      dy + (size_t)r0 * g->ow, s->ncol, cols,
+                                      n, !(i == i0 && r0 == 0), pg);
+                    continue;
+                }
                 ck_sgemm(0, 1, s->opg, s->kdim, n, 1.0f,
                          dy + (size_t)r0 * g->ow, s->ncol, cols, n,
                          i == i0 && r0 == 0 ? 0.0f : 1.0f, pg, s->kdim);
@@ -262,7 +392,7 @@ void ck_conv_weight_grad(const ck_conv_geom *cg, const float *img,
                          const float *col, float *dw) {
     ck_shape s = shape_of(cg);
     size_t wsize = (size_t)cg->co * s.kdim;
-    int nblocks = (cg->n + CK_BATCH_BLOCK - 1) / CK_BATCH_BLOCK;
+    int nblocks = (cg->n + s.wblk - 1) / s.wblk;
     int nt = conv_threads(&s);
     // Whole waves of nt blocks in parallel; leftover blocks one at a time
     // with threads inside, as in for_pairs.

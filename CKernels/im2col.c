@@ -5,10 +5,30 @@
 
 #include "workspace.h"
 
+// dst[0, n) = src[0, n) for short rows (small images have rows of a few
+// floats, where a memcpy call or a scalar tail costs more than the copy):
+// two fixed-size blocks that may overlap instead of a loop and a tail.
+static inline void copy_row(float *restrict dst, const float *restrict src,
+                            int n) {
+#define CK_COPY(at, len)                                                      \
+    for (int k = 0; k < (len); k++) dst[(at) + k] = src[(at) + k]
+    if (n > 16) {
+        memcpy(dst, src, (size_t)n * sizeof(float));
+    } else if (n >= 8) {
+        CK_COPY(0, 8);
+        CK_COPY(n - 8, 8);
+    } else if (n >= 4) {
+        CK_COPY(0, 4);
+        CK_COPY(n - 4, 4);
+    } else {
+        CK_COPY(0, n);
+    }
+#undef CK_COPY
+}
+
 void ck_im2col(const ck_lower_geom *g, const float *img, int c0, int c1,
-               float *cols) {
+               float *cols, size_t ld) {
     const size_t plane = (size_t)g->ih * g->iw;
-    const size_t ncol = (size_t)g->oh * g->ow;
     const int sw = g->sw;
     for (int c = c0; c < c1; c++) {
         const float *src = img + (size_t)c * plane;
@@ -21,15 +41,14 @@ void ck_im2col(const ck_lower_geom *g, const float *img, int c0, int c1,
                 int xoff = kx * g->dw - g->pw;
                 ck_valid_span(g->iw, g->ow, sw, xoff, &ox_lo, &ox_hi);
                 size_t row = ((size_t)c * g->kh + ky) * g->kw + kx;
-                float *dst = cols + row * ncol;
+                float *dst = cols + row * ld;
                 memset(dst, 0, (size_t)oy_lo * g->ow * sizeof(float));
                 for (int oy = oy_lo; oy < oy_hi; oy++) {
                     float *d = dst + (size_t)oy * g->ow;
                     const float *s = src + (size_t)(oy * g->sh + yoff) * g->iw;
                     for (int ox = 0; ox < ox_lo; ox++) d[ox] = 0.0f;
                     if (sw == 1) {
-                        memcpy(d + ox_lo, s + ox_lo + xoff,
-                               (size_t)(ox_hi - ox_lo) * sizeof(float));
+                        copy_row(d + ox_lo, s + ox_lo + xoff, ox_hi - ox_lo);
                     } else {
                         for (int ox = ox_lo; ox < ox_hi; ox++)
                             d[ox] = s[ox * sw + xoff];
@@ -43,10 +62,9 @@ void ck_im2col(const ck_lower_geom *g, const float *img, int c0, int c1,
     }
 }
 
-void ck_col2im(const ck_lower_geom *g, const float *cols, int c0, int c1,
-               int accumulate, float *img) {
+void ck_col2im(const ck_lower_geom *g, const float *cols, size_t ld, int c0,
+               int c1, int accumulate, float *img) {
     const size_t plane = (size_t)g->ih * g->iw;
-    const size_t ncol = (size_t)g->oh * g->ow;
     const int sw = g->sw;
     for (int c = c0; c < c1; c++) {
         float *dst = img + (size_t)c * plane;
@@ -62,7 +80,7 @@ void ck_col2im(const ck_lower_geom *g, const float *cols, int c0, int c1,
                 int xoff = kx * g->dw - g->pw;
                 ck_valid_span(g->iw, g->ow, sw, xoff, &ox_lo, &ox_hi);
                 size_t row = ((size_t)c * g->kh + ky) * g->kw + kx;
-                const float *src = cols + row * ncol;
+                const float *src = cols + row * ld;
                 for (int oy = oy_lo; oy < oy_hi; oy++) {
                     const float *s = src + (size_t)oy * g->ow;
                     float *d = dst + (size_t)(oy * g->sh + yoff) * g->iw;

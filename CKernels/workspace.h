@@ -28,7 +28,8 @@ enum {
     CK_WS_AUX = 2,      // small extras (bias partials)
     CK_WS_PACK_A = 3,   // free for GEMM packing, which conv calls while
     CK_WS_PACK_B = 4,   // holding the slots above
-    CK_WS_SLOTS = 5
+    CK_WS_BATCH = 5,    // a block of images' outputs side by side
+    CK_WS_SLOTS = 6
 };
 
 // A 64-byte aligned buffer of at least count floats owned by the calling
@@ -63,13 +64,14 @@ typedef struct {
     int kh, kw, sh, sw, ph, pw, dh, dw;
 } ck_lower_geom;
 
-// cols rows [c0*kh*kw, c1*kh*kw) from image channels [c0, c1).
+// cols rows [c0*kh*kw, c1*kh*kw) from image channels [c0, c1); rows are ld
+// floats apart (ld >= oh*ow, so several images can sit side by side).
 void ck_im2col(const ck_lower_geom *g, const float *img, int c0, int c1,
-               float *cols);
-// Image channels [c0, c1) (+)= the sum of their column rows: overwritten
-// when accumulate is 0, added to otherwise.
-void ck_col2im(const ck_lower_geom *g, const float *cols, int c0, int c1,
-               int accumulate, float *img);
+               float *cols, size_t ld);
+// Image channels [c0, c1) (+)= the sum of their column rows (ld floats
+// apart): overwritten when accumulate is 0, added to otherwise.
+void ck_col2im(const ck_lower_geom *g, const float *cols, size_t ld, int c0,
+               int c1, int accumulate, float *img);
 
 // The [lo, hi) range of output positions o < out whose input o*s + off
 // lies in [0, n).
@@ -115,6 +117,18 @@ void ck_conv_gemm_raise(const ck_conv_geom *cg, const float *col,
 // dw[co, ci/groups, kh, kw] = sum over n of col x im2col(img)^T.
 void ck_conv_weight_grad(const ck_conv_geom *cg, const float *img,
                          const float *col, float *dw);
+// GEMM inner sizes up to this go to the direct kernels of conv_small.c.
+#define CK_SMALL_K 16
+// y[o][p] = bias[o] (0 if NULL) + sum_r w[o][r] * cols[r][p] for o < m,
+// p < n, r < k; w is m x k, cols k rows of ldc, y m rows of ldy.
+void ck_small_k_forward(int m, int n, int k, const float *w,
+                        const float *cols, size_t ldc, const float *bias,
+                        float *y, size_t ldy);
+// dw[o][r] = (dw[o][r] if accumulate) + sum_p dy[o][p] * cols[r][p]; dy is
+// m rows of ldd, cols k rows of ldc, dw m x k.
+void ck_small_k_weight(int m, int n, int k, const float *dy, size_t ldd,
+                       const float *cols, size_t ldc, int accumulate,
+                       float *dw);
 // db[ch] = sum of t[n, ch, plane] over n and plane.
 void ck_channel_sum(int n, int ch, size_t plane, const float *t, float *db);
 

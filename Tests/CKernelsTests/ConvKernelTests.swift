@@ -219,6 +219,51 @@ final class ConvKernelTests: XCTestCase {
         }
     }
 
+    func testSmallInnerSizeUsesDirectKernels() {
+        // c*kh*kw <= 16 (conv_small.c): one input channel 3x3 like MNIST's
+        // first layer, strips of 32 pixels with a moved-back last strip,
+        // rows shorter than a strip, a 1-tap kernel, and strides/padding.
+        var rng = ConvKernelRNG(seed: 11)
+        let cases = [
+            params(n: 9, c: 1, h: 28, w: 28, k: 32, kernel: (3, 3)),
+            params(n: 3, c: 1, h: 7, w: 5, k: 3, kernel: (3, 3)),
+            params(n: 2, c: 1, h: 11, w: 13, k: 4, kernel: (4, 4), stride: (2, 1), pad: (1, 2)),
+            params(n: 5, c: 2, h: 9, w: 10, k: 5, kernel: (2, 3), pad: (1, 1), dil: (2, 1)),
+            params(n: 4, c: 16, h: 6, w: 6, k: 4, kernel: (1, 1), pad: (1, 0)),
+            params(n: 2, c: 2, h: 12, w: 12, k: 6, kernel: (3, 3), pad: (1, 1), groups: 2),
+        ]
+        for var p in cases {
+            XCTAssertEqual(ck_conv2d_check(&p, nil, 0), 0)
+            checkAllPasses(p, bias: true, rng: &rng)
+        }
+        // The baseline x86-64 variant of the direct kernels.
+        let saved = String(cString: ck_isa_name())
+        guard ck_force_isa("generic") == 0 else { return }
+        defer { _ = ck_force_isa(saved) }
+        for var p in [cases[0], cases[2]] {
+            XCTAssertEqual(ck_conv2d_check(&p, nil, 0), 0)
+            checkAllPasses(p, bias: true, rng: &rng)
+        }
+    }
+
+    func testSmallImagesMultiplyInBlocksOfImages() {
+        // Whole images fit a band: blocks of images side by side in one
+        // GEMM (MNIST's second and third layers), with a short last block,
+        // groups, and weight-gradient blocks in waves plus a leftover.
+        var rng = ConvKernelRNG(seed: 13)
+        let cases = [
+            params(n: 37, c: 32, h: 13, w: 13, k: 16, kernel: (3, 3)),
+            params(n: 61, c: 24, h: 5, w: 5, k: 8, kernel: (3, 3)),
+            params(n: 23, c: 8, h: 7, w: 6, k: 6, kernel: (3, 3), stride: (2, 1), pad: (1, 1),
+                   groups: 2),
+            params(n: 6, c: 6, h: 4, w: 4, k: 3, kernel: (3, 3), pad: (1, 1)),
+        ]
+        for var p in cases {
+            XCTAssertEqual(ck_conv2d_check(&p, nil, 0), 0)
+            checkAllPasses(p, bias: true, rng: &rng)
+        }
+    }
+
     func testForwardKnownValues() {
         // Worked by hand: a 2x2 all-ones kernel sums each 2x2 window of
         // [[1, 2, 3], [4, 5, 6], [7, 8, 9]]; then bias 0.5.
