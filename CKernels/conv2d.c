@@ -22,6 +22,14 @@
 #define CK_BAND_FLOATS (1L << 18)
 #endif
 
+// Floats of columns for a block of small images side by side (256 KiB):
+// larger blocks fell out of L2 and slowed both the lowering and the GEMM
+// (a 32-channel 13x13 forward: 1 MiB blocks took 1.5x the time of one image
+// at a time).
+#ifndef CK_BLOCK_FLOATS
+#define CK_BLOCK_FLOATS (1L << 16)
+#endif
+
 // Multiply-adds below which a conv pass stays on one thread.
 #define CK_CONV_SERIAL_FMAS (1L << 16)
 
@@ -76,7 +84,7 @@ static ck_shape shape_of(const ck_conv_geom *cg) {
     s.small = !s.direct && s.kdim <= CK_SMALL_K;
     s.blk = 1;
     if (!s.direct && !s.small && s.band == g->oh) {
-        long nb = CK_BAND_FLOATS / ((long)s.kdim * s.ncol);
+        long nb = CK_BLOCK_FLOATS / ((long)s.kdim * s.ncol);
         s.blk = nb < 1 ? 1 : nb > cg->n ? cg->n : (int)nb;
     }
     s.wblk = s.blk > CK_BATCH_BLOCK ? s.blk : CK_BATCH_BLOCK;
@@ -116,15 +124,14 @@ static void lower_block(const ck_shape *s, const float *img, int i0, int nb,
 static void gather_block(const ck_shape *s, int m, int i0, int nb, int grp,
                          float *t, float *packed, int scatter) {
     size_t ld = (size_t)nb * s->ncol;
-    size_t bytes = (size_t)s->ncol * sizeof(float);
     for (int j = 0; j < nb; j++) {
         float *img = t + (i0 + j) * s->col_n + (size_t)grp * m * s->ncol;
         for (int r = 0; r < m; r++) {
             float *row = packed + r * ld + (size_t)j * s->ncol;
             if (scatter)
-                memcpy(img + (size_t)r * s->ncol, row, bytes);
+                ck_copy_floats(img + (size_t)r * s->ncol, row, s->ncol);
             else
-                memcpy(row, img + (size_t)r * s->ncol, bytes);
+                ck_copy_floats(row, img + (size_t)r * s->ncol, s->ncol);
         }
     }
 }

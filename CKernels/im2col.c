@@ -5,27 +5,6 @@
 
 #include "workspace.h"
 
-// dst[0, n) = src[0, n) for short rows (small images have rows of a few
-// floats, where a memcpy call or a scalar tail costs more than the copy):
-// two fixed-size blocks that may overlap instead of a loop and a tail.
-static inline void copy_row(float *restrict dst, const float *restrict src,
-                            int n) {
-#define CK_COPY(at, len)                                                      \
-    for (int k = 0; k < (len); k++) dst[(at) + k] = src[(at) + k]
-    if (n > 16) {
-        memcpy(dst, src, (size_t)n * sizeof(float));
-    } else if (n >= 8) {
-        CK_COPY(0, 8);
-        CK_COPY(n - 8, 8);
-    } else if (n >= 4) {
-        CK_COPY(0, 4);
-        CK_COPY(n - 4, 4);
-    } else {
-        CK_COPY(0, n);
-    }
-#undef CK_COPY
-}
-
 void ck_im2col(const ck_lower_geom *g, const float *img, int c0, int c1,
                float *cols, size_t ld) {
     const size_t plane = (size_t)g->ih * g->iw;
@@ -48,7 +27,7 @@ void ck_im2col(const ck_lower_geom *g, const float *img, int c0, int c1,
                     const float *s = src + (size_t)(oy * g->sh + yoff) * g->iw;
                     for (int ox = 0; ox < ox_lo; ox++) d[ox] = 0.0f;
                     if (sw == 1) {
-                        copy_row(d + ox_lo, s + ox_lo + xoff, ox_hi - ox_lo);
+                        ck_copy_floats(d + ox_lo, s + ox_lo + xoff, ox_hi - ox_lo);
                     } else {
                         for (int ox = ox_lo; ox < ox_hi; ox++)
                             d[ox] = s[ox * sw + xoff];

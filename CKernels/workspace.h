@@ -5,6 +5,7 @@
 #define CK_WORKSPACE_H
 
 #include <stddef.h>
+#include <string.h>
 
 #include "ckernels.h"
 
@@ -72,6 +73,27 @@ void ck_im2col(const ck_lower_geom *g, const float *img, int c0, int c1,
 // apart): overwritten when accumulate is 0, added to otherwise.
 void ck_col2im(const ck_lower_geom *g, const float *cols, size_t ld, int c0,
                int c1, int accumulate, float *img);
+
+// dst[0, n) = src[0, n) for short rows (small images have rows of a few
+// floats, where a memcpy call or a scalar tail costs more than the copy):
+// two fixed-size blocks that may overlap instead of a loop and a tail.
+static inline void ck_copy_floats(float *restrict dst,
+                                  const float *restrict src, int n) {
+#define CK_COPY(at, len)                                                      \
+    for (int k = 0; k < (len); k++) dst[(at) + k] = src[(at) + k]
+    if (n > 16) {
+        memcpy(dst, src, (size_t)n * sizeof(float));
+    } else if (n >= 8) {
+        CK_COPY(0, 8);
+        CK_COPY(n - 8, 8);
+    } else if (n >= 4) {
+        CK_COPY(0, 4);
+        CK_COPY(n - 4, 4);
+    } else {
+        CK_COPY(0, n);
+    }
+#undef CK_COPY
+}
 
 // The [lo, hi) range of output positions o < out whose input o*s + off
 // lies in [0, n).
