@@ -10,6 +10,9 @@
 
 // Pixels per strip of the forward pass: 4 AVX2 registers of outputs.
 #define CK_STRIP 32
+// Dot products sharing one pass over dy: 12 accumulators + 2 loads fit the
+// 16 AVX2 registers.
+#define CK_MAX_DOTS 12
 // Lanes of a dot product in the weight gradient: one AVX2 register.
 #define CK_LANES 8
 
@@ -96,9 +99,26 @@ CK_KERNEL small_weight(int m, int n, int k, const float *dy, size_t ldd,
     for (int o = 0; o < m; o++) {
         const float *d = dy + (size_t)o * ldd;
         float *dwo = dw + (size_t)o * k;
-        int r0 = 0;
-        for (; r0 + 4 <= k; r0 += 4) CK_DOTS(4);
-        for (; r0 < k; r0++) CK_DOTS(1);
+        // Taps in near-equal groups of at most CK_MAX_DOTS, each group one
+        // pass over dy: as many independent FMA chains as possible.
+        int groups = (k + CK_MAX_DOTS - 1) / CK_MAX_DOTS;
+        for (int gi = 0; gi < groups; gi++) {
+            int r0 = k * gi / groups, rn = k * (gi + 1) / groups - r0;
+            switch (rn) {
+            case 1: CK_DOTS(1); break;
+            case 2: CK_DOTS(2); break;
+            case 3: CK_DOTS(3); break;
+            case 4: CK_DOTS(4); break;
+            case 5: CK_DOTS(5); break;
+            case 6: CK_DOTS(6); break;
+            case 7: CK_DOTS(7); break;
+            case 8: CK_DOTS(8); break;
+            case 9: CK_DOTS(9); break;
+            case 10: CK_DOTS(10); break;
+            case 11: CK_DOTS(11); break;
+            default: CK_DOTS(12); break;
+            }
+        }
     }
 }
 
