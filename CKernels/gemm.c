@@ -111,16 +111,17 @@ void ck_gemm_range(const ck_gemm_job *g, int m0, int m1, int n0, int n1) {
     const ck_gemm_arch *ar = g->ar;
     const int kcb = g->kcb;
     // Equal-sized blocks (rounded to the register tile) avoid a thin tail.
-    const int mcb = ck_round_up(ck_ceil_div(m1 - m0, ck_ceil_div(m1 - m0, ar->mc)),
-                             ar->mr);
-    const int ncb = ck_round_up(ck_ceil_div(n1 - n0, ck_ceil_div(n1 - n0, ar->nc)),
-                             ar->nr);
+    const int rows = m1 - m0, cols = n1 - n0;
+    const int mcb =
+        ck_round_up(ck_ceil_div(rows, ck_ceil_div(rows, ar->mc)), ar->mr);
+    const int ncb =
+        ck_round_up(ck_ceil_div(cols, ck_ceil_div(cols, ar->nc)), ar->nr);
     // With a single A block each element of B is used only m times, too
     // few to pay for packing it: read a row-major B in place instead.
-    const int direct = !g->tb && m1 - m0 <= mcb;
+    const int direct = !g->tb && rows <= mcb;
     float *ap = ck_gemm_buf(CK_BUF_PACK_A, (size_t)mcb * kcb);
-    float *bp = ck_gemm_buf(CK_BUF_PACK_B,
-                             (size_t)(direct ? ar->nr : ncb) * kcb);
+    float *bp =
+        ck_gemm_buf(CK_BUF_PACK_B, (size_t)(direct ? ar->nr : ncb) * kcb);
     for (int jc = n0; jc < n1; jc += ncb) {
         const int nc = ck_imin(ncb, n1 - jc);
         for (int pc = 0; pc < g->k; pc += kcb) {
@@ -141,7 +142,7 @@ void ck_gemm_range(const ck_gemm_job *g, int m0, int m1, int n0, int n1) {
                 const int mc = ck_imin(mcb, m1 - ic);
                 ck_pack_a(ar, g->ta, g->a, g->lda, ic, mc, pc, kc, ap);
                 ck_gemm_macro(ar, mc, nc, kc, g->alpha, ap, &bs, beta,
-                             g->c + (ptrdiff_t)ic * g->ldc + jc, g->ldc);
+                              g->c + (ptrdiff_t)ic * g->ldc + jc, g->ldc);
             }
         }
     }

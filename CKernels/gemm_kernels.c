@@ -74,10 +74,10 @@ void ck_ukernel_generic(int kc, const float *restrict a,
             _mm256_storeu_ps(ci, _mm256_mul_ps(va, c##i##0));              \
             _mm256_storeu_ps(ci + 8, _mm256_mul_ps(va, c##i##1));          \
         } else if (beta == 1.0f) {                                         \
-            _mm256_storeu_ps(                                              \
-                ci, _mm256_fmadd_ps(va, c##i##0, _mm256_loadu_ps(ci)));    \
-            _mm256_storeu_ps(ci + 8, _mm256_fmadd_ps(va, c##i##1,          \
-                                                     _mm256_loadu_ps(ci + 8))); \
+            __m256 x0 = _mm256_loadu_ps(ci);                               \
+            __m256 x1 = _mm256_loadu_ps(ci + 8);                           \
+            _mm256_storeu_ps(ci, _mm256_fmadd_ps(va, c##i##0, x0));        \
+            _mm256_storeu_ps(ci + 8, _mm256_fmadd_ps(va, c##i##1, x1));    \
         } else {                                                           \
             __m256 x0 = _mm256_mul_ps(vb, _mm256_loadu_ps(ci));            \
             __m256 x1 = _mm256_mul_ps(vb, _mm256_loadu_ps(ci + 8));        \

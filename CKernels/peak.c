@@ -34,7 +34,8 @@ static double peak_generic(float x, float *sink) {
     for (long it = 0; it < PEAK_ITERS; it++)
         for (int i = 0; i < 12; i++) acc[i] = acc[i] * vx + vy;
     float s = 0.0f;
-    for (int i = 0; i < 12; i++) s += acc[i][0] + acc[i][1] + acc[i][2] + acc[i][3];
+    for (int i = 0; i < 12; i++)
+        s += acc[i][0] + acc[i][1] + acc[i][2] + acc[i][3];
     *sink = s;
     return 2.0 * 48 * PEAK_ITERS;
 }
