@@ -89,8 +89,10 @@ static inline void ck_copy_floats(float *restrict dst,
     } else if (n >= 4) {
         CK_COPY(0, 4);
         CK_COPY(n - 4, 4);
-    } else {
-        CK_COPY(0, n);
+    } else {  // not a loop, which the compiler turns back into memcpy
+        if (n > 0) dst[0] = src[0];
+        if (n > 1) dst[1] = src[1];
+        if (n > 2) dst[2] = src[2];
     }
 #undef CK_COPY
 }
