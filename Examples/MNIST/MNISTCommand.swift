@@ -27,6 +27,9 @@ struct MNISTCommand: ParsableCommand {
     @Option(help: "Learning rate.")
     var learningRate: Float = 2e-3
 
+    @Option(help: "Learning-rate schedule over the whole run: cosine (decays to 0) or constant.")
+    var schedule = "cosine"
+
     @Option(help: "Seed for weights and shuffling.")
     var seed: UInt64 = 0
 
@@ -62,6 +65,9 @@ struct MNISTCommand: ParsableCommand {
         }
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1, got \(limit)") }
+        guard ["cosine", "constant"].contains(schedule) else {
+            throw ValidationError("--schedule must be cosine or constant, got \(schedule)")
+        }
     }
 
     func run() throws {
@@ -86,7 +92,9 @@ struct MNISTCommand: ParsableCommand {
 
         let network = try buildModel(rows: trainSet.rows, cols: trainSet.cols, classes: dataset.train.numClasses)
         say(network.summary())
-        var updater = try ParameterUpdater(optimizer, ["learning_rate": .float(learningRate)])
+        let stepsPerEpoch = (trainSet.count + batchSize - 1) / batchSize
+        let lrSchedule: (any LearningRateSchedule)? = schedule == "cosine" ? CosineSchedule(totalSteps: epochs * stepsPerEpoch) : nil
+        let updater = try ParameterUpdater(optimizer, ["learning_rate": .float(learningRate)], schedule: lrSchedule)
         var trainer = Trainer(model: network, optimizer: updater, loss: SoftmaxCrossEntropyLoss(), metrics: [Accuracy()])
         trainer.progress.seed = seed
         if quiet { trainer.output = .silent }
@@ -94,7 +102,6 @@ struct MNISTCommand: ParsableCommand {
             try trainer.resume(from: URL(fileURLWithPath: resume))
             say("Resumed from \(resume) at epoch \(trainer.progress.epoch), step \(trainer.progress.step)")
         }
-        updater = trainer.optimizer
 
         let trainSource = MNISTSource(examples: trainSet, batchSize: batchSize, shuffleSeed: seed)
         let testSource = MNISTSource(examples: dataset.test, batchSize: 1000, shuffleSeed: nil)
