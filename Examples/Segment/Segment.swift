@@ -21,7 +21,7 @@ struct Segment: ParsableCommand {
               swift run -c release segment --epochs 4 --resume run.safetensors --checkpoint run.safetensors
             """)
 
-    @Option(help: "Dataset: \(DatasetName.allCases.map(\.rawValue).joined(separator: ", ")).")
+    @Option(help: "Generated dataset to train on.")
     var dataset: DatasetName = .shapes
 
     @Option(help: "Training epochs, the total when resuming (default: 5 for shapes, 4 for mnist-scenes).")
@@ -60,7 +60,7 @@ struct Segment: ParsableCommand {
     @Option(help: "Per-class loss weights: comma-separated numbers, one per class (background first), or 'auto' for median-frequency weights.")
     var classWeights: String?
 
-    @Option(help: "Append one JSON object per epoch (loss, mean_iou, per-class IoU, timings) to this file.")
+    @Option(help: "Write one JSON object per epoch (loss, mean_iou, per-class IoU, timings) to this file, one per line (appended to when resuming).")
     var metricsOut: String?
 
     @Option(help: "Save a training checkpoint (weights, optimizer state, progress) here after every epoch.")
