@@ -30,18 +30,14 @@ public struct AdamW: Optimizer {
 
     /// Builds from `learning_rate`/`lr`, `beta_1`, `beta_2`, `epsilon`, `weight_decay`.
     public init(config: Config) throws {
-        try config.checkOnly(["learning_rate", "lr", "beta_1", "beta_2", "epsilon", "weight_decay"])
-        self.init(learningRate: try config.learningRate(default: 1e-3),
-                  beta1: try config.boundedFloat("beta_1", default: 0.9, in: 0...0.999_999),
-                  beta2: try config.boundedFloat("beta_2", default: 0.999, in: 0...0.999_999_9),
-                  epsilon: try config.boundedFloat("epsilon", default: 1e-8, in: 0...1),
-                  weightDecay: try config.boundedFloat("weight_decay", default: 0.01, in: 0...Float.infinity))
+        let h = try AdamHyperparameters(config: config, defaultWeightDecay: 0.01)
+        self.init(learningRate: h.learningRate, beta1: h.beta1, beta2: h.beta2, epsilon: h.epsilon, weightDecay: h.weightDecay)
     }
 
     /// The config that rebuilds this optimizer.
     public var config: Config {
-        Config(["type": .string(Self.typeName), "learning_rate": .float(learningRate), "beta_1": .float(beta1),
-                "beta_2": .float(beta2), "epsilon": .float(epsilon), "weight_decay": .float(weightDecay)])
+        AdamHyperparameters(learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
+                            weightDecay: weightDecay).config(type: Self.typeName)
     }
 
     /// Zero first ("m") and second ("v") moment estimates.
