@@ -32,14 +32,12 @@ public struct BatchCollection: RandomAccessCollection, Sendable {
     public var startIndex: Int { 0 }
     /// Number of batches: `order.count / B`, rounded up unless `dropRemainder`.
     public var endIndex: Int {
-        dropRemainder ? order.count / batchSize : (order.count + batchSize - 1) / batchSize
+        Batching.batchCount(order.count, batchSize: batchSize, dropRemainder: dropRemainder)
     }
 
     /// The example positions of batch `position`, `[B]` (fewer for a final partial batch).
     public func exampleIndices(ofBatch position: Int) -> [Int] {
-        precondition(position >= 0 && position < endIndex, "BatchCollection: batch \(position) out of 0..<\(endIndex)")
-        let start = position * batchSize
-        return Array(order[start..<Swift.min(start + batchSize, order.count)])
+        Batching.slice(order, batch: position, batchSize: batchSize, batchCount: endIndex, owner: "BatchCollection")
     }
 
     /// Batch `position` before tensor conversion: pixels `[B, 1, H, W]`, labels `[B]`.

@@ -136,14 +136,12 @@ public struct SegmentationBatches<Dataset: SegmentationDataset>: RandomAccessCol
     public var startIndex: Int { 0 }
     /// Number of batches.
     public var endIndex: Int {
-        dropRemainder ? order.count / batchSize : (order.count + batchSize - 1) / batchSize
+        Batching.batchCount(order.count, batchSize: batchSize, dropRemainder: dropRemainder)
     }
 
     /// The example positions of batch `position`, `[B]`.
     public func exampleIndices(ofBatch position: Int) -> [Int] {
-        precondition(position >= 0 && position < endIndex, "SegmentationBatches: batch \(position) out of 0..<\(endIndex)")
-        let start = position * batchSize
-        return Array(order[start..<Swift.min(start + batchSize, order.count)])
+        Batching.slice(order, batch: position, batchSize: batchSize, batchCount: endIndex, owner: "SegmentationBatches")
     }
 
     /// Batch `position` before tensor conversion.
