@@ -58,11 +58,7 @@ public func conv2d(
     // The input gradient of a first layer (images) is never used: skip it.
     let needsInputGradient = input.isTracked
     return Tensor.record(out, inputs: inputs) { upstream in
-        var g = upstream
-        if fusedReLU {
-            g = Tensor(uninitializedShape: out.shape)
-            ck_relu_backward_f32(Int64(out.count), out.pointer, upstream.pointer, g.pointer)
-        }
+        let g = fusedReLU ? reluPullback(output: out, upstream: upstream) : upstream
         return withUnsafePointer(to: params) { pp in
             var dx: Tensor?
             if needsInputGradient {

@@ -68,11 +68,7 @@ extension Tensor {
     /// Element-wise max(x, 0) (gradient 0 at 0, as PyTorch).
     public func relu() -> Tensor {
         let out = unaryKernel(CK_RELU)
-        return Tensor.record(out, inputs: [self]) { g in
-            let dx = Tensor(uninitializedShape: out.shape)
-            ck_relu_backward_f32(Int64(out.count), out.pointer, g.pointer, dx.pointer)
-            return [dx]
-        }
+        return Tensor.record(out, inputs: [self]) { g in [reluPullback(output: out, upstream: g)] }
     }
 
     /// Element-wise x for x > 0, else slope * x.
@@ -82,6 +78,13 @@ extension Tensor {
 
     /// Element-wise x * x.
     public func squared() -> Tensor { self * self }
+}
+
+/// The ReLU pullback from the activation's output: upstream where output > 0.
+func reluPullback(output: Tensor, upstream: Tensor) -> Tensor {
+    let dx = Tensor(uninitializedShape: output.shape)
+    ck_relu_backward_f32(Int64(output.count), output.pointer, upstream.pointer, dx.pointer)
+    return dx
 }
 
 /// Free-function spellings, for code that reads like math.
