@@ -256,6 +256,10 @@ static void forward_pair(const ck_shape *s, const ck_pass *a, int i, int grp,
 
 void ck_conv_lower_gemm(const ck_conv_geom *cg, const float *img,
                         const float *w, const float *bias, float *out) {
+    if (ck_conv_shift_applies(cg)) {
+        ck_conv_shift_forward(cg, img, w, bias, out);
+        return;
+    }
     ck_shape s = shape_of(cg);
     ck_pass a = {img, w, bias, out};
     for_pairs(&s, &a, forward_pair);
@@ -321,6 +325,10 @@ static void raise_pair(const ck_shape *s, const ck_pass *a, int i, int grp,
 
 void ck_conv_gemm_raise(const ck_conv_geom *cg, const float *col,
                         const float *w, const float *bias, float *img) {
+    if (ck_conv_shift_data_applies(cg)) {
+        ck_conv_shift_backward_data(cg, col, w, bias, img);
+        return;
+    }
     ck_shape s = shape_of(cg);
     ck_pass a = {col, w, bias, img};
     for_pairs(&s, &a, raise_pair);
@@ -397,6 +405,10 @@ static void fold(float *dw, const float *part, int nb, int first,
 
 void ck_conv_weight_grad(const ck_conv_geom *cg, const float *img,
                          const float *col, float *dw) {
+    if (ck_conv_shift_weight_applies(cg)) {
+        ck_conv_shift_weight_grad(cg, img, col, dw);
+        return;
+    }
     ck_shape s = shape_of(cg);
     size_t wsize = (size_t)cg->co * s.kdim;
     int nblocks = (cg->n + s.wblk - 1) / s.wblk;

@@ -30,7 +30,8 @@ enum {
     CK_WS_PACK_A = 3,   // free for GEMM packing, which conv calls while
     CK_WS_PACK_B = 4,   // holding the slots above
     CK_WS_BATCH = 5,    // a block of images' outputs side by side
-    CK_WS_SLOTS = 6
+    CK_WS_SHIFT = 6,    // tap offsets of the shifted-window conv
+    CK_WS_SLOTS = 7
 };
 
 // A 64-byte aligned buffer of at least count floats owned by the calling
@@ -141,6 +142,24 @@ void ck_conv_gemm_raise(const ck_conv_geom *cg, const float *col,
 // dw[co, ci/groups, kh, kw] = sum over n of col x im2col(img)^T.
 void ck_conv_weight_grad(const ck_conv_geom *cg, const float *img,
                          const float *col, float *dw);
+// Stride-1 convolution as an implicit GEMM over shifted windows of a padded
+// input (conv_shift.c): no im2col matrix. The _applies checks say whether a
+// geometry is supported (groups 1, stride 1, an inner size above
+// CK_SMALL_K, not a plain 1x1).
+int ck_conv_shift_applies(const ck_conv_geom *cg);
+// out = W x im2col(img) (+ bias[co]), as ck_conv_lower_gemm.
+void ck_conv_shift_forward(const ck_conv_geom *cg, const float *img,
+                           const float *w, const float *bias, float *out);
+int ck_conv_shift_data_applies(const ck_conv_geom *cg);
+// img = col2im(W^T x col) (+ bias[ci]), as ck_conv_gemm_raise, computed as
+// a stride-1 conv of col with the flipped, transposed weights.
+void ck_conv_shift_backward_data(const ck_conv_geom *cg, const float *col,
+                                 const float *w, const float *bias,
+                                 float *img);
+// dw = sum over n of col x im2col(img)^T, as ck_conv_weight_grad.
+int ck_conv_shift_weight_applies(const ck_conv_geom *cg);
+void ck_conv_shift_weight_grad(const ck_conv_geom *cg, const float *img,
+                               const float *col, float *dw);
 // GEMM inner sizes up to this go to the direct kernels of conv_small.c.
 #define CK_SMALL_K 16
 // y[o][p] = bias[o] (0 if NULL) + sum_r w[o][r] * cols[r][p] for o < m,

@@ -264,6 +264,38 @@ final class ConvKernelTests: XCTestCase {
         }
     }
 
+    func testStrideOneUsesShiftedWindows() {
+        // conv_shift.c (stride 1, groups 1, c*kh*kw > 16): bands of rows of
+        // large images (more than 512 output positions, uneven last band),
+        // blocks of small images with a short last block, panels crossing
+        // rows and images (widths 1, 3, 11, 17), dilation, asymmetric
+        // kernels and padding, padding above the kernel's reach (data
+        // gradient falls back to col2im), many channels of 1x1 outputs
+        // (blocks bounded by buffer size), and the baseline x86-64 ISA.
+        var rng = ConvKernelRNG(seed: 17)
+        let cases = [
+            params(n: 2, c: 5, h: 40, w: 37, k: 7, kernel: (3, 3), pad: (1, 1)),
+            params(n: 1, c: 3, h: 70, w: 9, k: 13, kernel: (3, 2), pad: (1, 0)),
+            params(n: 41, c: 32, h: 13, w: 13, k: 20, kernel: (3, 3)),
+            params(n: 29, c: 6, h: 3, w: 1, k: 5, kernel: (3, 1), pad: (1, 0)),
+            params(n: 7, c: 4, h: 9, w: 17, k: 9, kernel: (3, 3), pad: (2, 2), dil: (2, 2)),
+            params(n: 5, c: 3, h: 8, w: 5, k: 4, kernel: (2, 4), pad: (0, 3)),
+            params(n: 3, c: 9, h: 6, w: 6, k: 6, kernel: (1, 3), pad: (3, 0)),
+            params(n: 9, c: 300, h: 3, w: 3, k: 8, kernel: (3, 3)),
+        ]
+        for var p in cases {
+            XCTAssertEqual(ck_conv2d_check(&p, nil, 0), 0)
+            checkAllPasses(p, bias: true, rng: &rng)
+        }
+        let saved = String(cString: ck_isa_name())
+        guard ck_force_isa("generic") == 0 else { return }
+        defer { _ = ck_force_isa(saved) }
+        for var p in [cases[0], cases[2], cases[4]] {
+            XCTAssertEqual(ck_conv2d_check(&p, nil, 0), 0)
+            checkAllPasses(p, bias: true, rng: &rng)
+        }
+    }
+
     func testForwardKnownValues() {
         // Worked by hand: a 2x2 all-ones kernel sums each 2x2 window of
         // [[1, 2, 3], [4, 5, 6], [7, 8, 9]]; then bias 0.5.

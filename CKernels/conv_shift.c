@@ -1,0 +1,552 @@
+// Stride-1 convolution as an implicit GEMM over shifted windows.
+//
+// With stride 1, row (c, ky, kx) of the im2col matrix is input plane c
+// shifted by (ky*dh, kx*dw): along an output row its values sit side by side
+// in the zero-padded input. So the GEMM's B panels (nr output positions x kc
+// taps) are packed straight from a padded copy of the input, a few vector
+// copies per tap, and the im2col matrix is never written or read back. The
+// weights are packed once per call and shared by all threads; each task (a
+// block of small images, or a band of rows of one large image) packs its own
+// B panels while they are hot in L1 and runs every A panel over them.
+//
+// Every output element is computed by one task, over the same k blocks, in
+// the same order, whatever the thread count: results are bitwise identical
+// at any number of threads.
+#include <string.h>
+
+#include "gemm_internal.h"
+#include "workspace.h"
+
+// Output positions per task: enough columns to amortize the task's setup,
+// few enough that its padded input, B panel and C block stay in L2.
+#define SHIFT_TASK_POS 512
+
+// Largest k block (taps) of the forward product; blocks are evened out.
+#ifndef SHIFT_KC
+#define SHIFT_KC 256
+#endif
+
+// Extra work (ratio of input to output pixels) the data gradient accepts.
+#define SHIFT_DATA_WASTE 1.15
+
+// Floats of padded input a block of small images may take.
+#define SHIFT_TASK_FLOATS (1L << 18)
+
+// Multiply-adds below which a call stays on one thread.
+#define SHIFT_SERIAL_FMAS (1L << 16)
+
+// A run of positions whose inputs are contiguous: panel columns
+// [dst, dst + len) read the padded input at src, src + 1, ...
+typedef struct {
+    int dst, src, len;
+} shift_seg;
+
+// One call: out[n, m, oh, ow] = A x lowered(in) (+ bias), where A is m x
+// (ci*kh*kw) (the weights, or the flipped weights of a data gradient).
+typedef struct {
+    const ck_gemm_arch *ar;
+    int n, ci, m;
+    int ih, iw, oh, ow, kh, kw, ph, pw, dh, dw;
+    int kdim, kcb, mpad;
+    int nb, band, bands;   // images per task, output rows per task, bands
+    long tasks;
+    int wp, rowsp;         // padded row width, padded rows per task
+    size_t plane_p, img_p; // padded plane and image of one task buffer
+    const float *ap;       // packed A: k block b at ap + b * mpad * kcb
+    const int *off;        // tap r reads the padded buffer at src + off[r]
+    const float *bias;
+} shift_plan;
+
+// Copies rows [iy0, iy0 + rowsp) of images [i0, i0 + nimg), zero-padded to
+// wp columns (pw on the left), to x.
+static void pad_input(const shift_plan *pl, const float *in, int i0,
+                      int nimg, int iy0, float *x) {
+    const size_t plane = (size_t)pl->ih * pl->iw;
+    if (pl->pw == 0 && iy0 == 0 && pl->rowsp == pl->ih) {
+        // No padding and whole images: the buffer is the images verbatim.
+        memcpy(x, in + (size_t)i0 * pl->ci * plane,
+               sizeof(float) * nimg * pl->ci * plane);
+        return;
+    }
+    for (int j = 0; j < nimg; j++) {
+        for (int c = 0; c < pl->ci; c++) {
+            const float *src = in + ((size_t)(i0 + j) * pl->ci + c) * plane;
+            float *dst = x + j * pl->img_p + c * pl->plane_p;
+            for (int yy = 0; yy < pl->rowsp; yy++) {
+                float *d = dst + (size_t)yy * pl->wp;
+                int iy = iy0 + yy;
+                if (iy < 0 || iy >= pl->ih) {
+                    memset(d, 0, sizeof(float) * pl->wp);
+                    continue;
+                }
+                for (int e = 0; e < pl->pw; e++) d[e] = 0.0f;
+                ck_copy_floats(d + pl->pw, src + (size_t)iy * pl->iw, pl->iw);
+                for (int e = pl->pw + pl->iw; e < pl->wp; e++) d[e] = 0.0f;
+            }
+        }
+    }
+}
+
+// The runs of panel columns [p0, p0 + cols) of a task with rows output
+// rows per image. Returns how many.
+static int panel_segments(const shift_plan *pl, int rows, int p0, int cols,
+                          shift_seg *seg) {
+    int count = 0, p = p0, end = p0 + cols;
+    const int per_img = rows * pl->ow;
+    while (p < end) {
+        int j = p / per_img, q = p % per_img;
+        int oy = q / pl->ow, ox = q % pl->ow;
+        int len = pl->ow - ox < end - p ? pl->ow - ox : end - p;
+        seg[count].dst = p - p0;
+        seg[count].src = (int)(j * pl->img_p) + oy * pl->wp + ox;
+        seg[count].len = len;
+        count++;
+        p += len;
+    }
+    return count;
+}
+
+// Packs taps [r0, r0 + kc) of one panel: row r of the panel is nr floats.
+// Each run is copied as a whole nr-float block; a later run overwrites the
+// spill of an earlier one, and the spill of a row's last run lands in the
+// next row before that row is written (the buffer has nr floats of slack).
+// Columns past valid are zeroed. Inlined per nr so the block copies are
+// fixed-size moves.
+static inline __attribute__((always_inline)) void pack_panel_nr(
+    const float *x, const int *off, int r0, int kc, const shift_seg *seg,
+    int nseg, const int nr, int valid, float *out) {
+    const size_t bytes = sizeof(float) * (size_t)nr;
+    if (nseg == 1 && valid == nr) {
+        const float *s = x + seg[0].src;
+        for (int r = 0; r < kc; r++)
+            memcpy(out + (size_t)r * nr, s + off[r0 + r], bytes);
+        return;
+    }
+    for (int r = 0; r < kc; r++) {
+        float *d = out + (size_t)r * nr;
+        const float *s = x + off[r0 + r];
+        for (int k = 0; k < nseg; k++)
+            memcpy(d + seg[k].dst, s + seg[k].src, bytes);
+        for (int c = valid; c < nr; c++) d[c] = 0.0f;
+    }
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+// The same with 256-bit moves: half the instructions of the baseline's
+// 128-bit ones for the usual 16-column panels.
+__attribute__((target("avx2"))) static void pack_panel16_avx2(
+    const float *x, const int *off, int r0, int kc, const shift_seg *seg,
+    int nseg, int valid, float *out) {
+    pack_panel_nr(x, off, r0, kc, seg, nseg, 16, valid, out);
+}
+#endif
+
+static void pack_panel(const ck_gemm_arch *ar, const float *x,
+                       const int *off, int r0, int kc, const shift_seg *seg,
+                       int nseg, int valid, float *out) {
+    switch (ar->nr) {
+#if defined(__x86_64__) || defined(__i386__)
+    case 16:
+        if (ar->isa >= CK_ISA_AVX2) {
+            pack_panel16_avx2(x, off, r0, kc, seg, nseg, valid, out);
+            break;
+        }
+        pack_panel_nr(x, off, r0, kc, seg, nseg, 16, valid, out);
+        break;
+#endif
+    case 8: pack_panel_nr(x, off, r0, kc, seg, nseg, 8, valid, out); break;
+    case 32: pack_panel_nr(x, off, r0, kc, seg, nseg, 32, valid, out); break;
+    default: pack_panel_nr(x, off, r0, kc, seg, nseg, ar->nr, valid, out);
+    }
+}
+
+// One task: images [i0, i0 + nimg), output rows [oy0, oy1).
+static void shift_task(const shift_plan *pl, const float *in, long t,
+                       float *out) {
+    const ck_gemm_arch *ar = pl->ar;
+    const int mr = ar->mr, nr = ar->nr;
+    int i0, nimg, oy0, oy1;
+    if (pl->bands > 1) {
+        i0 = (int)(t / pl->bands);
+        nimg = 1;
+        oy0 = (int)(t % pl->bands) * pl->band;
+        oy1 = oy0 + pl->band < pl->oh ? oy0 + pl->band : pl->oh;
+    } else {
+        i0 = (int)t * pl->nb;
+        nimg = pl->n - i0 < pl->nb ? pl->n - i0 : pl->nb;
+        oy0 = 0;
+        oy1 = pl->oh;
+    }
+    const int rows = oy1 - oy0;
+    const int npos = nimg * rows * pl->ow;
+    const int panels = ck_ceil_div(npos, nr);
+    // C rows a multiple of 1 KiB apart would share cache sets: skew them.
+    const int ldc = panels * nr + ((panels * nr) % 256 == 0 ? nr : 0);
+
+    // The padded input rows this task reads, plus nr floats of slack for
+    // the whole-block copies of pack_panel (zeroed: never read as values
+    // that matter, but kept finite).
+    size_t xsize = (size_t)nimg * pl->img_p;
+    float *x = ck_ws_floats(CK_WS_COLS, xsize + nr);
+    pad_input(pl, in, i0, nimg, oy0 - pl->ph, x);
+    memset(x + xsize, 0, sizeof(float) * nr);
+
+    float *bp = ck_ws_floats(CK_WS_PACK_B, (size_t)pl->kcb * nr + nr);
+    float *cbuf = ck_ws_floats(CK_WS_BATCH, (size_t)pl->mpad * ldc);
+    shift_seg seg[64];  // a panel has at most nr <= 32 runs
+    for (int pc = 0, b = 0; pc < pl->kdim; pc += pl->kcb, b++) {
+        const int kc = ck_imin(pl->kcb, pl->kdim - pc);
+        const float *ab = pl->ap + (size_t)b * pl->mpad * pl->kcb;
+        const float beta = pc == 0 ? 0.0f : 1.0f;
+        for (int q = 0; q < panels; q++) {
+            int p0 = q * nr;
+            int valid = ck_imin(nr, npos - p0);
+            int nseg = panel_segments(pl, rows, p0, valid, seg);
+            pack_panel(ar, x, pl->off, pc, kc, seg, nseg, valid, bp);
+            for (int i = 0; i < pl->mpad; i += mr)
+                ar->kernel(kc, ab + (size_t)i * kc, bp, nr,
+                           cbuf + (size_t)i * ldc + p0, ldc, 1.0f, beta);
+        }
+    }
+
+    // Each image's rows of each channel are contiguous in out and in cbuf.
+    const size_t run = (size_t)rows * pl->ow;
+    const size_t oplane = (size_t)pl->oh * pl->ow;
+    for (int j = 0; j < nimg; j++) {
+        for (int m = 0; m < pl->m; m++) {
+            const float *src = cbuf + (size_t)m * ldc + j * run;
+            float *dst = out + ((size_t)(i0 + j) * pl->m + m) * oplane +
+                         (size_t)oy0 * pl->ow;
+            if (pl->bias) {
+                float bv = pl->bias[m];
+                for (size_t e = 0; e < run; e++) dst[e] = src[e] + bv;
+            } else {
+                memcpy(dst, src, sizeof(float) * run);
+            }
+        }
+    }
+}
+
+// Fills in the plan's sizes, task split, tap offsets and (if a is not
+// NULL) packed A, where a is m rows of kdim floats (row-major).
+static void shift_setup(shift_plan *pl, const float *a) {
+    const ck_gemm_arch *ar = pl->ar;
+    pl->kdim = pl->ci * pl->kh * pl->kw;
+    pl->kcb = ck_ceil_div(pl->kdim, ck_ceil_div(pl->kdim, SHIFT_KC));
+    pl->mpad = ck_round_up(pl->m, ar->mr);
+    pl->wp = pl->iw + 2 * pl->pw;
+
+    // Tasks: blocks of whole small images, or bands of rows of large ones;
+    // both evened out so the last task is not a sliver. Shape-only, so the
+    // split never depends on the thread count.
+    const int per_img = pl->oh * pl->ow;
+    if (per_img <= SHIFT_TASK_POS) {
+        int want = SHIFT_TASK_POS / per_img;
+        // ... and by the padded images' size, for many channels of tiny
+        // images.
+        long img = (long)(pl->oh + (pl->kh - 1) * pl->dh) * pl->wp * pl->ci;
+        if (want > SHIFT_TASK_FLOATS / img) want = (int)(SHIFT_TASK_FLOATS / img);
+        if (want < 1) want = 1;
+        int ntask = ck_ceil_div(pl->n, want);
+        pl->nb = ck_ceil_div(pl->n, ntask);
+        pl->band = pl->oh;
+        pl->bands = 1;
+        pl->tasks = ntask;
+    } else {
+        int want = SHIFT_TASK_POS / pl->ow;
+        if (want < 1) want = 1;
+        int nbands = ck_ceil_div(pl->oh, want);
+        pl->band = ck_ceil_div(pl->oh, nbands);
+        pl->bands = ck_ceil_div(pl->oh, pl->band);
+        pl->nb = 1;
+        pl->tasks = (long)pl->n * pl->bands;
+    }
+    pl->rowsp = pl->band + (pl->kh - 1) * pl->dh;
+    pl->plane_p = (size_t)pl->rowsp * pl->wp;
+    pl->img_p = pl->plane_p * pl->ci;
+
+    // Shared, read-only inside the parallel region: the packed weights (k
+    // block by k block) and the tap offsets.
+    if (a) {
+        const int nkb = ck_ceil_div(pl->kdim, pl->kcb);
+        float *ap =
+            ck_ws_floats(CK_WS_PARTIAL, (size_t)nkb * pl->mpad * pl->kcb);
+        for (int pc = 0, b = 0; pc < pl->kdim; pc += pl->kcb, b++)
+            ck_pack_a(ar, 0, a, pl->kdim, 0, pl->m, pc,
+                      ck_imin(pl->kcb, pl->kdim - pc),
+                      ap + (size_t)b * pl->mpad * pl->kcb);
+        pl->ap = ap;
+    }
+    int *off = (int *)ck_ws_floats(CK_WS_SHIFT, (size_t)pl->kdim);
+    for (int c = 0, r = 0; c < pl->ci; c++)
+        for (int ky = 0; ky < pl->kh; ky++)
+            for (int kx = 0; kx < pl->kw; kx++, r++)
+                off[r] = (int)(c * pl->plane_p) + ky * pl->dh * pl->wp +
+                         kx * pl->dw;
+    pl->off = off;
+}
+
+// Runs the plan: out = A x lowered(in) (+ bias).
+static void shift_run(shift_plan *pl, const float *a, const float *in,
+                      float *out) {
+    shift_setup(pl, a);
+    const int per_img = pl->oh * pl->ow;
+    double fmas = (double)pl->n * per_img * pl->m * pl->kdim;
+    int nt = fmas < SHIFT_SERIAL_FMAS ? 1 : ck_team_threads();
+    if (nt > pl->tasks) nt = (int)pl->tasks;
+    (void)nt;  // unused without OpenMP
+    const shift_plan *cp = pl;
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (long t = 0; t < cp->tasks; t++) shift_task(cp, in, t, out);
+}
+
+// A one-row task buffer must be indexable by int offsets.
+static int shift_fits(int ci, int iw, int pw, int kh, int dh) {
+    long rows = 1 + (long)(kh - 1) * dh;
+    return rows * (iw + 2L * pw) * ci < (1L << 28);
+}
+
+int ck_conv_shift_applies(const ck_conv_geom *cg) {
+    const ck_lower_geom *g = &cg->g;
+#ifdef CK_SHIFT_DISABLED  // build switch for A/B timing against im2col
+    return 0;
+#endif
+    if (!shift_fits(cg->ci, g->iw, g->pw, g->kh, g->dh)) return 0;
+    if (cg->groups != 1 || g->sh != 1 || g->sw != 1) return 0;
+    if ((long)cg->ci * g->kh * g->kw <= CK_SMALL_K) return 0;
+    // 1x1 without padding reads the input in place already.
+    if (g->kh == 1 && g->kw == 1 && g->ph == 0 && g->pw == 0) return 0;
+    return 1;
+}
+
+void ck_conv_shift_forward(const ck_conv_geom *cg, const float *x,
+                           const float *w, const float *bias, float *y) {
+    const ck_lower_geom *g = &cg->g;
+    shift_plan pl = {0};
+    pl.ar = ck_gemm_arch_for(ck_isa_current());
+    pl.n = cg->n;
+    pl.ci = cg->ci;
+    pl.m = cg->co;
+    pl.ih = g->ih; pl.iw = g->iw; pl.oh = g->oh; pl.ow = g->ow;
+    pl.kh = g->kh; pl.kw = g->kw; pl.ph = g->ph; pl.pw = g->pw;
+    pl.dh = g->dh; pl.dw = g->dw;
+    pl.bias = bias;
+    shift_run(&pl, w, x, y);
+}
+
+int ck_conv_shift_data_applies(const ck_conv_geom *cg) {
+    const ck_lower_geom *g = &cg->g;
+#ifdef CK_SHIFT_DISABLED
+    return 0;
+#endif
+    if (cg->groups != 1 || g->sh != 1 || g->sw != 1) return 0;
+    if ((long)cg->co * g->kh * g->kw <= CK_SMALL_K) return 0;
+    if (g->kh == 1 && g->kw == 1 && g->ph == 0 && g->pw == 0) return 0;
+    if (!shift_fits(cg->co, g->ow, g->dw * (g->kw - 1) - g->pw, g->kh, g->dh))
+        return 0;
+    // The data gradient pads dy by dilation*(kernel-1) - padding.
+    if (g->ph > g->dh * (g->kh - 1) || g->pw > g->dw * (g->kw - 1)) return 0;
+    // and then multiplies every tap at every input pixel, padding included:
+    // ih*iw / (oh*ow) times the conv's work. Past 1.15x (a valid conv on a
+    // small image: 13x13 from 11x11 is 1.4x) col2im wastes less.
+    return (double)g->ih * g->iw <= SHIFT_DATA_WASTE * g->oh * g->ow;
+}
+
+// dx = the full correlation of dy with the flipped, transposed weights:
+// a stride-1 conv from co to ci channels padded by d*(k-1) - p.
+void ck_conv_shift_backward_data(const ck_conv_geom *cg, const float *dy,
+                                 const float *w, const float *bias,
+                                 float *dx) {
+    const ck_lower_geom *g = &cg->g;
+    const int kk = g->kh * g->kw;
+    // wt[c][k][ky][kx] = w[k][c][kh-1-ky][kw-1-kx]
+    float *wt = ck_ws_floats(CK_WS_AUX, (size_t)cg->ci * cg->co * kk);
+    for (int c = 0; c < cg->ci; c++)
+        for (int k = 0; k < cg->co; k++)
+            for (int t = 0; t < kk; t++)
+                wt[((size_t)c * cg->co + k) * kk + t] =
+                    w[((size_t)k * cg->ci + c) * kk + (kk - 1 - t)];
+    shift_plan pl = {0};
+    pl.ar = ck_gemm_arch_for(ck_isa_current());
+    pl.n = cg->n;
+    pl.ci = cg->co;
+    pl.m = cg->ci;
+    pl.ih = g->oh; pl.iw = g->ow; pl.oh = g->ih; pl.ow = g->iw;
+    pl.kh = g->kh; pl.kw = g->kw;
+    pl.ph = g->dh * (g->kh - 1) - g->ph;
+    pl.pw = g->dw * (g->kw - 1) - g->pw;
+    pl.dh = g->dh; pl.dw = g->dw;
+    pl.bias = bias;
+    shift_run(&pl, wt, dy, dx);
+}
+
+// ---------------------------------------------------------------------------
+// Weight gradient: dW^T (taps x m) = lowered (taps x positions) x dy^T
+// (positions x m), task by task. The lowered rows of a block of positions
+// are built from the padded input with run copies (an im2col of one
+// L2-sized block), then packed; dy's rows are gathered once per task.
+// Tasks are grouped into a fixed number of chunks of consecutive tasks;
+// each chunk accumulates its own partial in a fixed order and the partials
+// are added in chunk order, so the result does not depend on the threads.
+// ---------------------------------------------------------------------------
+
+// Positions per k block and taps per lowered block.
+#define SHIFT_WKC 256
+#define SHIFT_WMC 144
+// Chunks of tasks (partials) of one weight gradient.
+#define SHIFT_WCHUNKS 8
+
+// d[0, len) = s[0, len) in 8-float blocks; a run shorter than 8 spills up
+// to 7 floats past its end (the caller writes those after, or has slack).
+static inline __attribute__((always_inline)) void copy_run(float *d,
+                                                           const float *s,
+                                                           int len) {
+    if (len < 8) {
+        memcpy(d, s, 8 * sizeof(float));
+        return;
+    }
+    int k = 0;
+    for (; k + 8 <= len; k += 8) memcpy(d + k, s + k, 8 * sizeof(float));
+    if (k < len) memcpy(d + len - 8, s + len - 8, 8 * sizeof(float));
+}
+
+// Rows [r0, r1) of the lowered block: row r holds x[src + off[r]] for the
+// positions of segs, kc floats per row (ld apart, ld >= kc + 8).
+static inline __attribute__((always_inline)) void lower_rows_impl(
+    const float *x, const int *off, int r0, int r1, const shift_seg *seg,
+    int nseg, float *out, int ld) {
+    for (int r = r0; r < r1; r++) {
+        float *d = out + (size_t)(r - r0) * ld;
+        const float *s = x + off[r];
+        for (int k = 0; k < nseg; k++)
+            copy_run(d + seg[k].dst, s + seg[k].src, seg[k].len);
+    }
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+__attribute__((target("avx2"))) static void lower_rows_avx2(
+    const float *x, const int *off, int r0, int r1, const shift_seg *seg,
+    int nseg, float *out, int ld) {
+    lower_rows_impl(x, off, r0, r1, seg, nseg, out, ld);
+}
+#endif
+
+static void lower_rows(const ck_gemm_arch *ar, const float *x,
+                       const int *off, int r0, int r1, const shift_seg *seg,
+                       int nseg, float *out, int ld) {
+#if defined(__x86_64__) || defined(__i386__)
+    if (ar->isa >= CK_ISA_AVX2) {
+        lower_rows_avx2(x, off, r0, r1, seg, nseg, out, ld);
+        return;
+    }
+#endif
+    (void)ar;
+    lower_rows_impl(x, off, r0, r1, seg, nseg, out, ld);
+}
+
+// Adds task t's contribution to part (kdim x m, row-major); beta 0 on the
+// first task of a chunk.
+static void weight_task(const shift_plan *pl, const float *in,
+                        const float *dy, long t, float beta, float *part) {
+    const ck_gemm_arch *ar = pl->ar;
+    int i0, nimg, oy0, oy1;
+    if (pl->bands > 1) {
+        i0 = (int)(t / pl->bands);
+        nimg = 1;
+        oy0 = (int)(t % pl->bands) * pl->band;
+        oy1 = oy0 + pl->band < pl->oh ? oy0 + pl->band : pl->oh;
+    } else {
+        i0 = (int)t * pl->nb;
+        nimg = pl->n - i0 < pl->nb ? pl->n - i0 : pl->nb;
+        oy0 = 0;
+        oy1 = pl->oh;
+    }
+    const int rows = oy1 - oy0;
+    const int npos = nimg * rows * pl->ow;
+
+    size_t xsize = (size_t)nimg * pl->img_p;
+    float *x = ck_ws_floats(CK_WS_COLS, xsize + ar->nr);
+    pad_input(pl, in, i0, nimg, oy0 - pl->ph, x);
+    memset(x + xsize, 0, sizeof(float) * ar->nr);
+
+    // dy of the task's positions: m rows of npos.
+    const size_t run = (size_t)rows * pl->ow;
+    const size_t oplane = (size_t)pl->oh * pl->ow;
+    float *d = ck_ws_floats(CK_WS_BATCH, (size_t)pl->m * npos);
+    for (int j = 0; j < nimg; j++)
+        for (int m = 0; m < pl->m; m++)
+            memcpy(d + (size_t)m * npos + j * run,
+                   dy + ((size_t)(i0 + j) * pl->m + m) * oplane +
+                       (size_t)oy0 * pl->ow,
+                   sizeof(float) * run);
+
+    const int ld = SHIFT_WKC + 8;
+    float *low = ck_ws_floats(CK_WS_AUX, (size_t)SHIFT_WMC * ld + 8);
+    float *ap = ck_ws_floats(CK_WS_PACK_A, (size_t)SHIFT_WMC * SHIFT_WKC);
+    float *bp = ck_ws_floats(CK_WS_PACK_B, (size_t)ck_round_up(pl->m, ar->nr) *
+                                               SHIFT_WKC);
+    shift_seg seg[SHIFT_WKC];
+    const int nkb = ck_ceil_div(npos, SHIFT_WKC);
+    const int kcb = ck_ceil_div(npos, nkb);
+    for (int k0 = 0; k0 < npos; k0 += kcb) {
+        const int kc = ck_imin(kcb, npos - k0);
+        const float bk = k0 == 0 ? beta : 1.0f;
+        ck_pack_b(ar, 1, d, npos, k0, kc, 0, pl->m, bp);
+        int nseg = panel_segments(pl, rows, k0, kc, seg);
+        ck_b_source bs = {bp, NULL, 0};
+        for (int r0 = 0; r0 < pl->kdim; r0 += SHIFT_WMC) {
+            const int r1 = ck_imin(r0 + SHIFT_WMC, pl->kdim);
+            lower_rows(ar, x, pl->off, r0, r1, seg, nseg, low, ld);
+            ck_pack_a(ar, 0, low, ld, 0, r1 - r0, 0, kc, ap);
+            ck_gemm_macro(ar, r1 - r0, pl->m, kc, 1.0f, ap, &bs, bk,
+                          part + (size_t)r0 * pl->m, pl->m);
+        }
+    }
+}
+
+int ck_conv_shift_weight_applies(const ck_conv_geom *cg) {
+    return ck_conv_shift_applies(cg);
+}
+
+void ck_conv_shift_weight_grad(const ck_conv_geom *cg, const float *x,
+                               const float *dy, float *dw) {
+    const ck_lower_geom *g = &cg->g;
+    shift_plan pl = {0};
+    pl.ar = ck_gemm_arch_for(ck_isa_current());
+    pl.n = cg->n;
+    pl.ci = cg->ci;
+    pl.m = cg->co;
+    pl.ih = g->ih; pl.iw = g->iw; pl.oh = g->oh; pl.ow = g->ow;
+    pl.kh = g->kh; pl.kw = g->kw; pl.ph = g->ph; pl.pw = g->pw;
+    pl.dh = g->dh; pl.dw = g->dw;
+    shift_setup(&pl, NULL);
+
+    const int kdim = pl.kdim, m = pl.m;
+    const size_t wsize = (size_t)kdim * m;
+    const long chunks = pl.tasks < SHIFT_WCHUNKS ? pl.tasks : SHIFT_WCHUNKS;
+    float *part = ck_ws_floats(CK_WS_PARTIAL, chunks * wsize);
+    double fmas = (double)pl.n * pl.oh * pl.ow * m * kdim;
+    int nt = fmas < SHIFT_SERIAL_FMAS ? 1 : ck_team_threads();
+    if (nt > chunks) nt = (int)chunks;
+    (void)nt;  // unused without OpenMP
+    const shift_plan *cp = &pl;
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+#pragma omp for schedule(static)
+        for (long c = 0; c < chunks; c++) {
+            long t0 = cp->tasks * c / chunks, t1 = cp->tasks * (c + 1) / chunks;
+            for (long t = t0; t < t1; t++)
+                weight_task(cp, x, dy, t, t == t0 ? 0.0f : 1.0f,
+                            part + c * wsize);
+        }
+        // dw[o][r] = sum over chunks of part[c][r][o], in chunk order.
+#pragma omp for schedule(static)
+        for (int o = 0; o < m; o++)
+            for (int r = 0; r < kdim; r++) {
+                float acc = part[(size_t)r * m + o];
+                for (long c = 1; c < chunks; c++)
+                    acc += part[c * wsize + (size_t)r * m + o];
+                dw[(size_t)o * kdim + r] = acc;
+            }
+    }
+}
