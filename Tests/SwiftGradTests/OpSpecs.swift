@@ -101,6 +101,13 @@ func makeOpSpecs() -> [OpSpec] {
                fullReference: { Naive.convTranspose2d($0[0], $0[1], $0[2], stride: 2, padding: 1, outputPadding: 1, dilation: 1, groups: 2) }),
         OpSpec(name: "maxPool2d", inputs: [distinct([2, 3, 7, 6], seed: 25)], op: { maxPool2d($0[0], kernelSize: 3, stride: 2, padding: 1) },
                fullReference: { Naive.pool2d($0[0], kernel: 3, stride: 2, padding: 1, max: true, countIncludePad: false) }, eps: 1e-3),
+        // Mostly negative, so that some windows pool to <= 0 (zero gradient).
+        OpSpec(name: "maxPool2dFusedReLU", inputs: [distinct([2, 3, 7, 6], seed: 28, offset: -1.505)],
+               op: { maxPool2d($0[0], kernelSize: 3, stride: 2, padding: 1, fusedReLU: true) },
+               fullReference: {
+                   let rectified = Tensor(shape: $0[0].shape, scalars: $0[0].scalars.map { max($0, 0) })
+                   return Naive.pool2d(rectified, kernel: 3, stride: 2, padding: 1, max: true, countIncludePad: false)
+               }, eps: 1e-3),
         OpSpec(name: "avgPool2d", inputs: [img], op: { avgPool2d($0[0], kernelSize: Size2(3, 2), stride: 2, padding: 1, countIncludePad: false) },
                fullReference: { Naive.pool2d($0[0], kernel: Size2(3, 2), stride: 2, padding: 1, max: false, countIncludePad: false) }),
         OpSpec(name: "avgPool2dIncludePad", inputs: [img], op: { avgPool2d($0[0], kernelSize: 3, stride: 2, padding: 1) },
@@ -131,9 +138,10 @@ final class OpSpecTests: XCTestCase {
 
 /// Values spaced 0.01 apart in random order: no two elements are within a
 /// finite-difference step of each other, so max pooling has no near-ties.
-func distinct(_ shape: [Int], seed: UInt64) -> Tensor {
+/// Centred on zero plus `offset`.
+func distinct(_ shape: [Int], seed: UInt64, offset: Float = 0) -> Tensor {
     let n = shape.reduce(1, *)
     var g = SeededGenerator(seed: seed)
-    let values = (0..<n).map { Float($0) * 0.01 - Float(n) * 0.005 }.shuffled(using: &g)
+    let values = (0..<n).map { Float($0) * 0.01 - Float(n) * 0.005 + offset }.shuffled(using: &g)
     return Tensor(shape: shape, scalars: values)
 }

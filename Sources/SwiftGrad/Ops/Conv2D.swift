@@ -57,8 +57,11 @@ public func conv2d(
     let inputs = bias.map { [input, weight, $0] } ?? [input, weight]
     // The input gradient of a first layer (images) is never used: skip it.
     let needsInputGradient = input.isTracked
+    // Kept for the backward pass only when the ReLU needs its mask, so an
+    // unfused output (say, one a fused max pool reduces) is freed early.
+    let activated: Tensor? = fusedReLU ? out : nil
     return Tensor.record(out, inputs: inputs) { upstream in
-        let g = fusedReLU ? reluPullback(output: out, upstream: upstream) : upstream
+        let g = activated.map { reluPullback(output: $0, upstream: upstream) } ?? upstream
         return withUnsafePointer(to: params) { pp in
             var dx: Tensor?
             if needsInputGradient {

@@ -13,18 +13,33 @@ func poolParams(_ input: Tensor, _ kernel: Size2, _ stride: Size2, _ padding: Si
 /// 2-D max pooling (PyTorch's `max_pool2d`, floor mode). Padding counts as
 /// -infinity. The backward pass routes each gradient to the saved argmax.
 ///
-/// - Parameter input: [N, C, H, W].
+/// - Parameters:
+///   - input: [N, C, H, W].
+///   - fusedReLU: apply max(0, y) in place on the pooled output (one op on
+///     the tape). ReLU is monotone, so this gives the same values and
+///     gradients as `maxPool2d(input.relu(), ...)` (bit for bit, for inputs
+///     without NaN) while the ReLU and its backward run on the pooled tensor
+///     instead of the larger input: `conv2d` followed by a pool with
+///     `fusedReLU` is the cheap form of conv + ReLU + pool.
 /// - Returns: [N, C, Ho, Wo], Ho = (H + 2*pad - kernel) / stride + 1.
 ///   `stride` defaults to the kernel size.
-public func maxPool2d(_ input: Tensor, kernelSize: Size2, stride: Size2? = nil, padding: Size2 = 0) -> Tensor {
+public func maxPool2d(
+    _ input: Tensor, kernelSize: Size2, stride: Size2? = nil, padding: Size2 = 0, fusedReLU: Bool = false
+) -> Tensor {
     let params = poolParams(input, kernelSize, stride ?? kernelSize, padding, op: "max_pool2d")
     let out = Tensor(uninitializedShape: [Int(params.n), Int(params.c), Int(params.out_h), Int(params.out_w)])
     var indices = [Int32](repeating: 0, count: out.count)
     withUnsafePointer(to: params) { pp in
         ck_max_pool2d_forward_f32(pp, input.pointer, out.pointer, &indices)
     }
+    if fusedReLU { ck_unary_f32(CK_RELU, Int64(out.count), out.pointer, out.pointer) }
     let source = input.shape
-    return Tensor.record(out, inputs: [input]) { g in
+    // Kept for the backward pass only when the ReLU needs its mask.
+    let activated: Tensor? = fusedReLU ? out : nil
+    return Tensor.record(out, inputs: [input]) { upstream in
+        // A window whose maximum is <= 0 passes no gradient; any other
+        // routes it to the same (first) argmax as the unfused order would.
+        let g = activated.map { reluPullback(output: $0, upstream: upstream) } ?? upstream
         let dx = Tensor(uninitializedShape: source)
         withUnsafePointer(to: params) { pp in
             ck_max_pool2d_backward_f32(pp, g.pointer, indices, dx.pointer)

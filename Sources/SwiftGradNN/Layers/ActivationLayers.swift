@@ -10,6 +10,12 @@ public struct ReLU: Layer {
     public func callAsFunction(_ input: Tensor) -> Tensor { input.relu() }
 }
 
+/// A ReLU layer before a max pool becomes part of the pool.
+extension ReLU: ReLUGiving {
+    var endsWithReLU: Bool { true }
+    func callWithoutReLU(_ input: Tensor) -> Tensor { input }
+}
+
 /// x for x > 0, else alpha * x; any shape.
 /// Config: `{"type": "leaky_relu", "alpha": 0.01}` (PyTorch's default slope).
 public struct LeakyReLU: Layer {

@@ -112,16 +112,27 @@ public struct Conv2D: Layer {
 
     /// [N, C, H, W] -> [N, filters, Ho, Wo].
     public func callAsFunction(_ input: Tensor) -> Tensor {
-        let w = requireBuilt(weight, "Conv2D")
         // ReLU runs inside the conv op: one buffer and one memory pass fewer.
         let fused = activation == .relu
-        let y = conv2d(input, weight: w, bias: bias, stride: strides, padding: resolvedPadding,
-                       dilation: dilation, groups: groups, fusedReLU: fused)
+        let y = convolve(input, fusedReLU: fused)
         return fused ? y : activation(y)
+    }
+
+    /// The convolution and bias, with or without a ReLU in the same op.
+    private func convolve(_ input: Tensor, fusedReLU: Bool) -> Tensor {
+        let w = requireBuilt(weight, "Conv2D")
+        return conv2d(input, weight: w, bias: bias, stride: strides, padding: resolvedPadding,
+                      dilation: dilation, groups: groups, fusedReLU: fusedReLU)
     }
 
     public mutating func visitParameters(prefix: String, _ visitor: (String, inout Tensor) -> Void) {
         if weight != nil { visitor(joinName(prefix, "weight"), &weight!) }
         if bias != nil { visitor(joinName(prefix, "bias"), &bias!) }
     }
+}
+
+/// A `.relu` convolution leaves its ReLU to a following max pool.
+extension Conv2D: ReLUGiving {
+    var endsWithReLU: Bool { activation == .relu }
+    func callWithoutReLU(_ input: Tensor) -> Tensor { convolve(input, fusedReLU: false) }
 }

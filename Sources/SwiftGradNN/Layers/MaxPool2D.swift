@@ -36,7 +36,15 @@ public struct MaxPool2D: Layer {
     }
 
     /// [N, C, H, W] -> [N, C, Ho, Wo].
-    public func callAsFunction(_ input: Tensor) -> Tensor {
-        maxPool2d(input, kernelSize: window.poolSize, stride: window.strides, padding: window.resolvedPadding)
+    public func callAsFunction(_ input: Tensor) -> Tensor { pool(input, fusedReLU: false) }
+
+    private func pool(_ input: Tensor, fusedReLU: Bool) -> Tensor {
+        maxPool2d(input, kernelSize: window.poolSize, stride: window.strides, padding: window.resolvedPadding,
+                  fusedReLU: fusedReLU)
     }
+}
+
+/// Max pooling commutes with ReLU; the ReLU then runs on the pooled output.
+extension MaxPool2D: ReLUTaking {
+    func callAfterReLU(_ input: Tensor) -> Tensor { pool(input, fusedReLU: true) }
 }

@@ -133,17 +133,50 @@ public struct Graph: CompositeLayer, MultiOutputLayer {
 
     /// Evaluates every node on a batch [N, ...inputShape] and returns the
     /// heads in `outputNames` order, each [N, ...outputShapes[i]].
+    ///
+    /// A node ending in ReLU (`Conv2D` with `.relu`, `ReLU`) that is read
+    /// only by a `MaxPool2D` node and is not an output runs with the ReLU
+    /// after the pool, as in `Sequential`: same values and gradients.
     public func outputs(_ input: Tensor) -> [Tensor] {
         var values: [String: Tensor] = ["input": input]
+        let givers = reluHandoffs()
         for node in nodes {
             let ins = node.inputs.map { values[$0]! }
             switch node.operation {
-            case .layer(let layer): values[node.name] = layer(ins[0])
+            case .layer(let layer):
+                // A giver's value lacks its ReLU; only its taker reads it.
+                if givers.contains(node.name), let giver = layer as? any ReLUGiving {
+                    values[node.name] = giver.callWithoutReLU(ins[0])
+                } else if givers.contains(node.inputs[0]), let taker = layer as? any ReLUTaking {
+                    values[node.name] = taker.callAfterReLU(ins[0])
+                } else {
+                    values[node.name] = layer(ins[0])
+                }
             case .concatenate(let axis): values[node.name] = Tensor.concatenate(ins, axis: axis)
             case .add: values[node.name] = ins.dropFirst().reduce(ins[0], +)
             }
         }
         return outputNames.map { values[$0]! }
+    }
+
+    /// Names of the layer nodes whose final ReLU runs in the node reading
+    /// them instead (see `ReLUHandoff.swift`): nodes that are not outputs
+    /// and are read once, by a layer node that can take the ReLU.
+    func reluHandoffs() -> Set<String> {
+        var readers: [String: [Int]] = [:]
+        for (j, node) in nodes.enumerated() {
+            for input in node.inputs { readers[input, default: []].append(j) }
+        }
+        var givers: Set<String> = []
+        for node in nodes {
+            guard case .layer(let layer) = node.operation, !outputNames.contains(node.name),
+                  !node.inputs.contains(where: givers.contains),  // a taker does not give too
+                  let reader = readers[node.name], reader.count == 1,
+                  case .layer(let next) = nodes[reader[0]].operation,
+                  reluHandoff(from: layer, to: next) != nil else { continue }
+            givers.insert(node.name)
+        }
+        return givers
     }
 
     /// The single output. - Precondition: the graph has one output.

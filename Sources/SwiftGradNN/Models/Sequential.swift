@@ -61,9 +61,29 @@ public struct Sequential: CompositeLayer {
         return shape
     }
 
-    /// Applies every layer in order.
+    /// Applies every layer in order. A layer ending in ReLU followed by a max
+    /// pool (`Conv2D` with `.relu`, or `ReLU`, then `MaxPool2D`) runs with the
+    /// ReLU after the pool, on the smaller tensor: the same values and
+    /// gradients, one memory pass fewer each way.
     public func callAsFunction(_ input: Tensor) -> Tensor {
-        layers.reduce(input) { x, layer in layer(x) }
+        var x = input
+        var i = layers.startIndex
+        while i < layers.endIndex {
+            if let pair = reluHandoffPair(at: i) {
+                x = pair.taker.callAfterReLU(pair.giver.callWithoutReLU(x))
+                i += 2
+            } else {
+                x = layers[i](x)
+                i += 1
+            }
+        }
+        return x
+    }
+
+    /// Layers i and i + 1 when layer i's final ReLU can run in layer i + 1.
+    func reluHandoffPair(at i: Int) -> (giver: any ReLUGiving, taker: any ReLUTaking)? {
+        guard i + 1 < layers.endIndex else { return nil }
+        return reluHandoff(from: layers[i], to: layers[i + 1])
     }
 
     public mutating func visitParameters(prefix: String, _ visitor: (String, inout Tensor) -> Void) {
