@@ -329,6 +329,10 @@ void ck_conv_gemm_raise(const ck_conv_geom *cg, const float *col,
         ck_conv_shift_backward_data(cg, col, w, bias, img);
         return;
     }
+    if (ck_conv_shift_raise_applies(cg)) {
+        ck_conv_shift_raise(cg, col, w, bias, img);
+        return;
+    }
     ck_shape s = shape_of(cg);
     ck_pass a = {col, w, bias, img};
     for_pairs(&s, &a, raise_pair);

@@ -55,6 +55,7 @@ typedef struct {
     const float *ap;       // packed A: k block b at ap + b * mpad * kcb
     const int *off;        // tap r reads the padded buffer at src + off[r]
     const float *bias;
+    int whole;             // tasks must hold whole images (scatter passes)
 } shift_plan;
 
 // Copies rows [iy0, iy0 + rowsp) of images [i0, i0 + nimg), zero-padded to
@@ -160,23 +161,29 @@ static void pack_panel(const ck_gemm_arch *ar, const float *x,
     }
 }
 
+// Task t's images [i0, i0 + nimg) and output rows [oy0, oy1).
+static void task_span(const shift_plan *pl, long t, int *i0, int *nimg,
+                      int *oy0, int *oy1) {
+    if (pl->bands > 1) {
+        *i0 = (int)(t / pl->bands);
+        *nimg = 1;
+        *oy0 = (int)(t % pl->bands) * pl->band;
+        *oy1 = *oy0 + pl->band < pl->oh ? *oy0 + pl->band : pl->oh;
+    } else {
+        *i0 = (int)t * pl->nb;
+        *nimg = pl->n - *i0 < pl->nb ? pl->n - *i0 : pl->nb;
+        *oy0 = 0;
+        *oy1 = pl->oh;
+    }
+}
+
 // One task: images [i0, i0 + nimg), output rows [oy0, oy1).
 static void shift_task(const shift_plan *pl, const float *in, long t,
                        float *out) {
     const ck_gemm_arch *ar = pl->ar;
-    const int mr = ar->mr, nr = ar->nr;
+    const int nr = ar->nr;
     int i0, nimg, oy0, oy1;
-    if (pl->bands > 1) {
-        i0 = (int)(t / pl->bands);
-        nimg = 1;
-        oy0 = (int)(t % pl->bands) * pl->band;
-        oy1 = oy0 + pl->band < pl->oh ? oy0 + pl->band : pl->oh;
-    } else {
-        i0 = (int)t * pl->nb;
-        nimg = pl->n - i0 < pl->nb ? pl->n - i0 : pl->nb;
-        oy0 = 0;
-        oy1 = pl->oh;
-    }
+    task_span(pl, t, &i0, &nimg, &oy0, &oy1);
     const int rows = oy1 - oy0;
     const int npos = nimg * rows * pl->ow;
     const int panels = ck_ceil_div(npos, nr);
@@ -191,32 +198,35 @@ static void shift_task(const shift_plan *pl, const float *in, long t,
     pad_input(pl, in, i0, nimg, oy0 - pl->ph, x);
     memset(x + xsize, 0, sizeof(float) * nr);
 
+    // The product goes to a block of m rows of ldc, then out image by image.
+    // (Writing tiles straight into out, channels a plane apart, measured
+    // slower: a power-of-two plane puts a tile's rows in one cache set.)
+    const size_t run = (size_t)rows * pl->ow;
+    const size_t oplane = (size_t)pl->oh * pl->ow;
+    float *c = ck_ws_floats(CK_WS_BATCH, (size_t)pl->m * ldc);
+
     float *bp = ck_ws_floats(CK_WS_PACK_B, (size_t)pl->kcb * nr + nr);
-    float *cbuf = ck_ws_floats(CK_WS_BATCH, (size_t)pl->mpad * ldc);
     shift_seg seg[64];  // a panel has at most nr <= 32 runs
     for (int pc = 0, b = 0; pc < pl->kdim; pc += pl->kcb, b++) {
         const int kc = ck_imin(pl->kcb, pl->kdim - pc);
         const float *ab = pl->ap + (size_t)b * pl->mpad * pl->kcb;
         const float beta = pc == 0 ? 0.0f : 1.0f;
+        const ck_b_source bs = {bp, NULL, 0};
         for (int q = 0; q < panels; q++) {
             int p0 = q * nr;
             int valid = ck_imin(nr, npos - p0);
             int nseg = panel_segments(pl, rows, p0, valid, seg);
             pack_panel(ar, x, pl->off, pc, kc, seg, nseg, valid, bp);
-            for (int i = 0; i < pl->mpad; i += mr)
-                ar->kernel(kc, ab + (size_t)i * kc, bp, nr,
-                           cbuf + (size_t)i * ldc + p0, ldc, 1.0f, beta);
+            ck_gemm_macro(ar, pl->m, valid, kc, 1.0f, ab, &bs, beta, c + p0,
+                          ldc);
         }
     }
 
-    // Each image's rows of each channel are contiguous in out and in cbuf.
-    const size_t run = (size_t)rows * pl->ow;
-    const size_t oplane = (size_t)pl->oh * pl->ow;
     for (int j = 0; j < nimg; j++) {
         for (int m = 0; m < pl->m; m++) {
-            const float *src = cbuf + (size_t)m * ldc + j * run;
             float *dst = out + ((size_t)(i0 + j) * pl->m + m) * oplane +
                          (size_t)oy0 * pl->ow;
+            const float *src = c + (size_t)m * ldc + j * run;
             if (pl->bias) {
                 float bv = pl->bias[m];
                 for (size_t e = 0; e < run; e++) dst[e] = src[e] + bv;
@@ -240,7 +250,7 @@ static void shift_setup(shift_plan *pl, const float *a) {
     // both evened out so the last task is not a sliver. Shape-only, so the
     // split never depends on the thread count.
     const int per_img = pl->oh * pl->ow;
-    if (per_img <= SHIFT_TASK_POS) {
+    if (per_img <= SHIFT_TASK_POS || pl->whole) {
         int want = SHIFT_TASK_POS / per_img;
         // ... and by the padded images' size, for many channels of tiny
         // images.
@@ -381,6 +391,196 @@ void ck_conv_shift_backward_data(const ck_conv_geom *cg, const float *dy,
 }
 
 // ---------------------------------------------------------------------------
+// Data gradient by scatter: for valid convs on small images, where the
+// flipped conv would multiply mostly padding. Each panel of nr dy positions
+// is multiplied by every row of W^T (the im2col rows of those positions,
+// kept in an L1 tile) and added straight into a zero-padded dx of the task:
+// col2im fused into the product, no column matrix in memory. Tasks hold
+// whole images, so no two tasks add to the same pixel, and each pixel sums
+// its terms in panel and tap order whatever the thread count.
+// ---------------------------------------------------------------------------
+
+// The tile of one panel: the product rows (taps) of nr positions, row r at
+// tile + TILE_PAD + r * ld. With ld = nr + 2 * TILE_PAD and zeroed margins,
+// a tap's contribution shifted by kx*dw columns is one unaligned load.
+#define TILE_PAD 8
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+
+// xp[off[r] + e] += tile row r [e] for every tap r and e < 16, a (c, ky)
+// row of kw taps at a time: the taps of a row overlap (shifted by dw), so
+// they are summed in registers over the row's window (16 + (kw-1)*dw <= 24
+// floats) and dx is loaded and stored once per row; rows are visited ky
+// major so consecutive windows lie in different planes (no store-to-load
+// stalls on partially overlapping windows).
+__attribute__((target("avx2"))) static void scatter_tile16_avx2(
+    const shift_plan *pl, const float *tile, int ld, float *xp) {
+    const int kh = pl->kh, kw = pl->kw, dw = pl->dw;
+    for (int ky = 0; ky < kh; ky++)
+        for (int c = 0; c < pl->ci; c++) {
+            const int r0 = (c * kh + ky) * kw;
+            float *to = xp + pl->off[r0];
+            __m256 a0 = _mm256_loadu_ps(to);
+            __m256 a1 = _mm256_loadu_ps(to + 8);
+            __m256 a2 = _mm256_loadu_ps(to + 16);
+            for (int kx = 0; kx < kw; kx++) {
+                const float *t = tile + TILE_PAD + (size_t)(r0 + kx) * ld - kx * dw;
+                a0 = _mm256_add_ps(a0, _mm256_loadu_ps(t));
+                a1 = _mm256_add_ps(a1, _mm256_loadu_ps(t + 8));
+                a2 = _mm256_add_ps(a2, _mm256_loadu_ps(t + 16));
+            }
+            _mm256_storeu_ps(to, a0);
+            _mm256_storeu_ps(to + 8, a1);
+            _mm256_storeu_ps(to + 16, a2);
+        }
+}
+#endif
+
+// Whether the register-window scatter serves this plan.
+static int scatter_windowed(const shift_plan *pl) {
+#if defined(__x86_64__) || defined(__i386__)
+    return pl->ar->nr == 16 && pl->ar->isa >= CK_ISA_AVX2 &&
+           (pl->kw - 1) * pl->dw <= TILE_PAD;
+#else
+    (void)pl;
+    return 0;
+#endif
+}
+
+// xp[off[r] + e] += tile row r [e] for every tap r and column e < nr.
+static void scatter_tile(const shift_plan *pl, const float *tile, int ld,
+                         float *xp) {
+#if defined(__x86_64__) || defined(__i386__)
+    if (scatter_windowed(pl)) {
+        scatter_tile16_avx2(pl, tile, ld, xp);
+        return;
+    }
+#endif
+    const int nr = pl->ar->nr;
+    for (int r = 0; r < pl->kdim; r++) {
+        float *to = xp + pl->off[r];
+        const float *from = tile + TILE_PAD + (size_t)r * ld;
+        for (int e = 0; e < nr; e++) to[e] += from[e];
+    }
+}
+
+// dy positions are taken on rows as wide as padded dx (wp = ow + (kw-1)*dw),
+// the extra columns zero: then tap (ky, kx) moves a whole panel of
+// positions to consecutive dx pixels, and a tile row is added with plain
+// vector adds. The zero columns cost (wp / ow - 1) extra work; the adds of
+// their zero products past a row land in padding or the next row,
+// harmlessly.
+static void raise_task(const shift_plan *pl, const float *dy, long t,
+                       int kb, float *dx) {
+    const ck_gemm_arch *ar = pl->ar;
+    const int mr = ar->mr, nr = ar->nr;
+    const int i0 = (int)t * pl->nb;
+    const int nimg = pl->n - i0 < pl->nb ? pl->n - i0 : pl->nb;
+    const int wp = pl->wp, m = pl->m, kdim = pl->kdim;
+    const int per_img = pl->oh * wp;  // positions of one image
+    const int panels = ck_ceil_div(per_img, nr);
+
+    // The task's dy on wp-wide rows (plus slack for whole-panel copies),
+    // and its padded dx (plus slack for the adds past the last row).
+    const size_t dimg = (size_t)m * per_img;
+    float *d = ck_ws_floats(CK_WS_BATCH, nimg * dimg + nr);
+    for (int j = 0; j < nimg; j++)
+        for (int k = 0; k < m; k++)
+            for (int y = 0; y < pl->oh; y++) {
+                float *row = d + j * dimg + (size_t)k * per_img +
+                             (size_t)y * wp;
+                ck_copy_floats(row,
+                               dy + (((size_t)(i0 + j) * m + k) * pl->oh +
+                                     y) * pl->ow,
+                               pl->ow);
+                for (int x = pl->ow; x < wp; x++) row[x] = 0.0f;
+            }
+    memset(d + nimg * dimg, 0, sizeof(float) * nr);
+    const size_t xsize = (size_t)nimg * pl->img_p + nr + 2 * TILE_PAD + wp;
+    float *xp = ck_ws_floats(CK_WS_COLS, xsize);
+    memset(xp, 0, sizeof(float) * xsize);
+    int *koff = (int *)ck_ws_floats(CK_WS_PACK_A, (size_t)m);
+    for (int k = 0; k < m; k++) koff[k] = k * per_img;
+    float *bp = ck_ws_floats(CK_WS_PACK_B, (size_t)kb * nr + nr);
+    // Tile rows with zeroed margins (see TILE_PAD); the kernel writes only
+    // the middle nr floats of each.
+    const int tld = nr + 2 * TILE_PAD;
+    float *tile = ck_ws_floats(CK_WS_AUX, (size_t)pl->mpad * tld + TILE_PAD);
+    memset(tile, 0, sizeof(float) * ((size_t)pl->mpad * tld + TILE_PAD));
+
+    for (int j = 0; j < nimg; j++) {
+        float *xj = xp + j * pl->img_p;
+        for (int q = 0; q < panels; q++) {
+            const int p0 = q * nr;
+            shift_seg seg = {0, (int)(j * dimg) + p0, 0};
+            const int valid = ck_imin(nr, per_img - p0);
+            for (int pc = 0, b = 0; pc < m; pc += kb, b++) {
+                const int kc = ck_imin(kb, m - pc);
+                const float *ab = pl->ap + (size_t)b * pl->mpad * kb;
+                pack_panel(ar, d, koff, pc, kc, &seg, 1, valid, bp);
+                for (int i = 0; i < pl->mpad; i += mr)
+                    ar->kernel(kc, ab + (size_t)i * kc, bp, nr,
+                               tile + TILE_PAD + (size_t)i * tld, tld, 1.0f,
+                               pc == 0 ? 0.0f : 1.0f);
+            }
+            scatter_tile(pl, tile, tld, xj + p0);
+        }
+    }
+
+    // Crop the padding (+ bias).
+    const size_t plane = (size_t)pl->ih * pl->iw;
+    for (int j = 0; j < nimg; j++)
+        for (int c = 0; c < pl->ci; c++) {
+            const float *src = xp + j * pl->img_p + c * pl->plane_p +
+                               (size_t)pl->ph * wp + pl->pw;
+            float *dst = dx + ((size_t)(i0 + j) * pl->ci + c) * plane;
+            const float bv = pl->bias ? pl->bias[c] : 0.0f;
+            for (int y = 0; y < pl->ih; y++)
+                for (int x = 0; x < pl->iw; x++)
+                    dst[(size_t)y * pl->iw + x] = src[(size_t)y * wp + x] + bv;
+        }
+}
+
+int ck_conv_shift_raise_applies(const ck_conv_geom *cg) {
+    return ck_conv_shift_applies(cg) && !ck_conv_shift_data_applies(cg);
+}
+
+void ck_conv_shift_raise(const ck_conv_geom *cg, const float *dy,
+                         const float *w, const float *bias, float *dx) {
+    const ck_lower_geom *g = &cg->g;
+    shift_plan pl = {0};
+    pl.ar = ck_gemm_arch_for(ck_isa_current());
+    const ck_gemm_arch *ar = pl.ar;
+    pl.n = cg->n;
+    pl.ci = cg->ci;
+    pl.m = cg->co;
+    pl.ih = g->ih; pl.iw = g->iw; pl.oh = g->oh; pl.ow = g->ow;
+    pl.kh = g->kh; pl.kw = g->kw; pl.ph = g->ph; pl.pw = g->pw;
+    pl.dh = g->dh; pl.dw = g->dw;
+    pl.bias = bias;
+    pl.whole = 1;
+    shift_setup(&pl, NULL);
+    pl.mpad = ck_round_up(pl.kdim, ar->mr);
+    // A = W^T (kdim x co), packed k block by k block (k = dy channels).
+    const int kb = ck_ceil_div(pl.m, ck_ceil_div(pl.m, SHIFT_KC));
+    const int nkb = ck_ceil_div(pl.m, kb);
+    float *ap = ck_ws_floats(CK_WS_PARTIAL, (size_t)nkb * pl.mpad * kb);
+    for (int pc = 0, b = 0; pc < pl.m; pc += kb, b++)
+        ck_pack_a(ar, 1, w, pl.kdim, 0, pl.kdim, pc, ck_imin(kb, pl.m - pc),
+                  ap + (size_t)b * pl.mpad * kb);
+    pl.ap = ap;
+
+    double fmas = (double)pl.n * pl.oh * pl.ow * pl.m * pl.kdim;
+    int nt = fmas < SHIFT_SERIAL_FMAS ? 1 : ck_team_threads();
+    if (nt > pl.tasks) nt = (int)pl.tasks;
+    (void)nt;  // unused without OpenMP
+    const shift_plan *cp = &pl;
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (long t = 0; t < cp->tasks; t++) raise_task(cp, dy, t, kb, dx);
+}
+
+// ---------------------------------------------------------------------------
 // Weight gradient: dW^T (taps x m) = lowered (taps x positions) x dy^T
 // (positions x m), task by task. The lowered rows of a block of positions
 // are built from the padded input with run copies (an im2col of one
@@ -450,17 +650,7 @@ static void weight_task(const shift_plan *pl, const float *in,
                         const float *dy, long t, float beta, float *part) {
     const ck_gemm_arch *ar = pl->ar;
     int i0, nimg, oy0, oy1;
-    if (pl->bands > 1) {
-        i0 = (int)(t / pl->bands);
-        nimg = 1;
-        oy0 = (int)(t % pl->bands) * pl->band;
-        oy1 = oy0 + pl->band < pl->oh ? oy0 + pl->band : pl->oh;
-    } else {
-        i0 = (int)t * pl->nb;
-        nimg = pl->n - i0 < pl->nb ? pl->n - i0 : pl->nb;
-        oy0 = 0;
-        oy1 = pl->oh;
-    }
+    task_span(pl, t, &i0, &nimg, &oy0, &oy1);
     const int rows = oy1 - oy0;
     const int npos = nimg * rows * pl->ow;
 
@@ -469,16 +659,23 @@ static void weight_task(const shift_plan *pl, const float *in,
     pad_input(pl, in, i0, nimg, oy0 - pl->ph, x);
     memset(x + xsize, 0, sizeof(float) * ar->nr);
 
-    // dy of the task's positions: m rows of npos.
+    // dy of the task's positions: m rows of npos, ldd apart (read in place
+    // for one image, gathered for several).
     const size_t run = (size_t)rows * pl->ow;
     const size_t oplane = (size_t)pl->oh * pl->ow;
-    float *d = ck_ws_floats(CK_WS_BATCH, (size_t)pl->m * npos);
-    for (int j = 0; j < nimg; j++)
-        for (int m = 0; m < pl->m; m++)
-            memcpy(d + (size_t)m * npos + j * run,
-                   dy + ((size_t)(i0 + j) * pl->m + m) * oplane +
-                       (size_t)oy0 * pl->ow,
-                   sizeof(float) * run);
+    const float *d = dy + (size_t)i0 * pl->m * oplane + (size_t)oy0 * pl->ow;
+    size_t ldd = oplane;
+    if (nimg > 1) {
+        float *g = ck_ws_floats(CK_WS_BATCH, (size_t)pl->m * npos);
+        for (int j = 0; j < nimg; j++)
+            for (int m = 0; m < pl->m; m++)
+                memcpy(g + (size_t)m * npos + j * run,
+                       dy + ((size_t)(i0 + j) * pl->m + m) * oplane +
+                           (size_t)oy0 * pl->ow,
+                       sizeof(float) * run);
+        d = g;
+        ldd = (size_t)npos;
+    }
 
     const int ld = SHIFT_WKC + 8;
     float *low = ck_ws_floats(CK_WS_AUX, (size_t)SHIFT_WMC * ld + 8);
@@ -491,7 +688,7 @@ static void weight_task(const shift_plan *pl, const float *in,
     for (int k0 = 0; k0 < npos; k0 += kcb) {
         const int kc = ck_imin(kcb, npos - k0);
         const float bk = k0 == 0 ? beta : 1.0f;
-        ck_pack_b(ar, 1, d, npos, k0, kc, 0, pl->m, bp);
+        ck_pack_b(ar, 1, d, (ptrdiff_t)ldd, k0, kc, 0, pl->m, bp);
         int nseg = panel_segments(pl, rows, k0, kc, seg);
         ck_b_source bs = {bp, NULL, 0};
         for (int r0 = 0; r0 < pl->kdim; r0 += SHIFT_WMC) {

@@ -156,6 +156,11 @@ int ck_conv_shift_data_applies(const ck_conv_geom *cg);
 void ck_conv_shift_backward_data(const ck_conv_geom *cg, const float *col,
                                  const float *w, const float *bias,
                                  float *img);
+// The same by scatter-adding W^T x col into a padded img, for the
+// geometries the flipped conv serves badly (valid convs on small images).
+int ck_conv_shift_raise_applies(const ck_conv_geom *cg);
+void ck_conv_shift_raise(const ck_conv_geom *cg, const float *col,
+                         const float *w, const float *bias, float *img);
 // dw = sum over n of col x im2col(img)^T, as ck_conv_weight_grad.
 int ck_conv_shift_weight_applies(const ck_conv_geom *cg);
 void ck_conv_shift_weight_grad(const ck_conv_geom *cg, const float *img,
