@@ -6,6 +6,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
 #include "workspace.h"
 
 // Below this many input elements a fork costs more than it saves.
@@ -268,8 +272,62 @@ static void max_plane_base(const ck_pool2d_params *p, const float *x,
                            float *y, int32_t *ind) {
     max_plane(p, x, y, ind);
 }
+#if defined(__x86_64__) || defined(__i386__)
+// Eight 2x2 stride-2 windows of rows r0, r1 starting at output ox: the even
+// and odd columns split apart with shuffles, then compared in PyTorch's
+// scan order with its rule (a larger value or a NaN takes over).
+CK_AVX2 static inline void max2x2_avx2_8(const float *r0, const float *r1,
+                                        int ox, int base, int w, float *yr,
+                                        int32_t *ir) {
+    __m256 a = _mm256_loadu_ps(r0 + 2 * ox), b = _mm256_loadu_ps(r0 + 2 * ox + 8);
+    __m256 c = _mm256_loadu_ps(r1 + 2 * ox), d = _mm256_loadu_ps(r1 + 2 * ox + 8);
+#define CK_EVEN(u, v)                                                         \
+    _mm256_castpd_ps(_mm256_permute4x64_pd(                                   \
+        _mm256_castps_pd(_mm256_shuffle_ps(u, v, 0x88)), 0xD8))
+#define CK_ODD(u, v)                                                          \
+    _mm256_castpd_ps(_mm256_permute4x64_pd(                                   \
+        _mm256_castps_pd(_mm256_shuffle_ps(u, v, 0xDD)), 0xD8))
+    __m256 t[4] = {CK_EVEN(a, b), CK_ODD(a, b), CK_EVEN(c, d), CK_ODD(c, d)};
+#undef CK_EVEN
+#undef CK_ODD
+    const int step[4] = {0, 1, w, w + 1};
+    __m256i i0 = _mm256_add_epi32(
+        _mm256_set1_epi32(base + 2 * ox),
+        _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14));
+    __m256 m = t[0];
+    __m256i idx = i0;
+    for (int k = 1; k < 4; k++) {
+        __m256 take = _mm256_or_ps(_mm256_cmp_ps(t[k], m, _CMP_GT_OQ),
+                                   _mm256_cmp_ps(t[k], t[k], _CMP_UNORD_Q));
+        m = _mm256_blendv_ps(m, t[k], take);
+        __m256i ik = _mm256_add_epi32(i0, _mm256_set1_epi32(step[k]));
+        idx = _mm256_castps_si256(_mm256_blendv_ps(
+            _mm256_castsi256_ps(idx), _mm256_castsi256_ps(ik), take));
+    }
+    _mm256_storeu_ps(yr + ox, m);
+    _mm256_storeu_si256((__m256i *)(ir + ox), idx);
+}
+#endif
+
 CK_AVX2 static void max_plane_avx2(const ck_pool2d_params *p, const float *x,
                                    float *y, int32_t *ind) {
+#if defined(__x86_64__) || defined(__i386__)
+    const int w = p->w, ow = p->out_w;
+    if (is_2x2s2(p) && ow >= 8) {
+        // Whole blocks of 8 outputs; a last partial block is moved back to
+        // end at ow (recomputing a few outputs identically).
+        for (int oy = 0; oy < p->out_h; oy++) {
+            const float *r0 = x + (size_t)(2 * oy) * w, *r1 = r0 + w;
+            float *yr = y + (size_t)oy * ow;
+            int32_t *ir = ind + (size_t)oy * ow;
+            int ox = 0;
+            for (; ox + 8 <= ow; ox += 8)
+                max2x2_avx2_8(r0, r1, ox, 2 * oy * w, w, yr, ir);
+            if (ox < ow) max2x2_avx2_8(r0, r1, ow - 8, 2 * oy * w, w, yr, ir);
+        }
+        return;
+    }
+#endif
     max_plane(p, x, y, ind);
 }
 static void avg_plane_base(const ck_pool2d_params *p, const float *x,

@@ -107,6 +107,37 @@ final class PoolKernelTests: XCTestCase {
         }
     }
 
+    func testWideRowsUseEightWindowBlocks() {
+        // 2x2 stride 2 rows of at least 8 outputs take the AVX2 path: whole
+        // blocks of 8, a moved-back last block (ow 13, 20), odd widths and
+        // heights, and ties (small integers), which must keep the first
+        // maximum in scan order.
+        var rng = ConvKernelRNG(seed: 31)
+        for (h, w) in [(26, 26), (17, 16), (9, 41), (4, 33)] {
+            var p = params(n: 3, c: 5, h: h, w: w, kernel: (2, 2), stride: (2, 2))
+            XCTAssertEqual(ck_pool2d_check(&p, "max_pool2d", nil, 0), 0)
+            let count = Int(p.n * p.c * p.h * p.w)
+            checkAllPasses(p, x: (0..<count).map { _ in Float(rng.int(0...2)) }, rng: &rng)
+            checkAllPasses(p, x: rng.floats(count), rng: &rng)
+        }
+        // NaN wins inside a vector block too, with its own index.
+        var p = params(n: 1, c: 1, h: 2, w: 20, kernel: (2, 2), stride: (2, 2))
+        XCTAssertEqual(ck_pool2d_check(&p, "max_pool2d", nil, 0), 0)
+        var x = (0..<40).map { Float($0 % 7) }
+        x[3] = .nan  // window 1, top right
+        x[20 + 12] = .nan  // window 6, bottom left
+        var y = [Float](repeating: 0, count: 10)
+        var ind = [Int32](repeating: 0, count: 10)
+        ck_max_pool2d_forward_f32(&p, x, &y, &ind)
+        var yRef = y, indRef = ind
+        ck_max_pool2d_forward_f32_ref(&p, x, &yRef, &indRef)
+        XCTAssertEqual(ind, indRef)
+        XCTAssertTrue(y[1].isNaN && y[6].isNaN)
+        XCTAssertEqual(ind[1], 3)
+        XCTAssertEqual(ind[6], 32)
+        for i in [0, 2, 3, 4, 5, 7, 8, 9] { XCTAssertEqual(y[i], yRef[i]) }
+    }
+
     func testBaselineISAVariantMatchesReference() {
         // The plane passes are compiled for AVX2 and for baseline x86-64;
         // force the baseline to test it on AVX2 machines too.
