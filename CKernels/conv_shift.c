@@ -1,10 +1,11 @@
-// Stride-1 convolution as an implicit GEMM over shifted windows.
+// Convolution as an implicit GEMM over shifted windows.
 //
-// With stride 1, row (c, ky, kx) of the im2col matrix is input plane c
-// shifted by (ky*dh, kx*dw): along an output row its values sit side by side
-// in the zero-padded input. So the GEMM's B panels (nr output positions x kc
-// taps) are packed straight from a padded copy of the input, a few vector
-// copies per tap, and the im2col matrix is never written or read back. The
+// Row (c, ky, kx) of the im2col matrix is input plane c shifted by
+// (ky*dh, kx*dw): along an output row its values sit side by side in the
+// zero-padded input (stride 1), or every other one (stride 2). So the GEMM's
+// B panels (nr output positions x kc taps) are packed straight from a padded
+// copy of the input, a few vector copies (or even-column shuffles) per tap,
+// and the im2col matrix is never written or read back. The
 // weights are packed once per call and shared by all threads; each task (a
 // block of small images, or a band of rows of one large image) packs its own
 // B panels while they are hot in L1 and runs every A panel over them.
@@ -13,6 +14,10 @@
 // the same order, whatever the thread count: results are bitwise identical
 // at any number of threads.
 #include <string.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
 
 #include "gemm_internal.h"
 #include "workspace.h"
@@ -46,7 +51,7 @@ typedef struct {
 typedef struct {
     const ck_gemm_arch *ar;
     int n, ci, m;
-    int ih, iw, oh, ow, kh, kw, ph, pw, dh, dw;
+    int ih, iw, oh, ow, kh, kw, ph, pw, dh, dw, sh, sw;
     int kdim, kcb, mpad;
     int nb, band, bands;   // images per task, output rows per task, bands
     long tasks;
@@ -99,7 +104,8 @@ static int panel_segments(const shift_plan *pl, int rows, int p0, int cols,
         int oy = q / pl->ow, ox = q % pl->ow;
         int len = pl->ow - ox < end - p ? pl->ow - ox : end - p;
         seg[count].dst = p - p0;
-        seg[count].src = (int)(j * pl->img_p) + oy * pl->wp + ox;
+        seg[count].src =
+            (int)(j * pl->img_p) + oy * pl->sh * pl->wp + ox * pl->sw;
         seg[count].len = len;
         count++;
         p += len;
@@ -132,7 +138,26 @@ static inline __attribute__((always_inline)) void pack_panel_nr(
     }
 }
 
+// The same for a column stride sw > 1: run k reads s[src], s[src + sw],
+// ... (the nr-float blocks read (nr - 1) * sw + 1 floats).
+static inline __attribute__((always_inline)) void pack_panel_strided(
+    const float *x, const int *off, int r0, int kc, const shift_seg *seg,
+    int nseg, int nr, int sw, int valid, float *out) {
+    for (int r = 0; r < kc; r++) {
+        float *d = out + (size_t)r * nr;
+        const float *s = x + off[r0 + r];
+        for (int k = 0; k < nseg; k++) {
+            const float *from = s + seg[k].src;
+            float *to = d + seg[k].dst;
+            for (int e = 0; e < nr; e++) to[e] = from[e * sw];
+        }
+        for (int c = valid; c < nr; c++) d[c] = 0.0f;
+    }
+}
+
 #if defined(__x86_64__) || defined(__i386__)
+
+
 // The same with 256-bit moves: half the instructions of the baseline's
 // 128-bit ones for the usual 16-column panels.
 __attribute__((target("avx2"))) static void pack_panel16_avx2(
@@ -140,11 +165,44 @@ __attribute__((target("avx2"))) static void pack_panel16_avx2(
     int nseg, int valid, float *out) {
     pack_panel_nr(x, off, r0, kc, seg, nseg, 16, valid, out);
 }
+
+// The even floats of s[0, 16), in order.
+#define CK_EVENS16(s)                                                         \
+    _mm256_castpd_ps(_mm256_permute4x64_pd(                                   \
+        _mm256_castps_pd(_mm256_shuffle_ps(_mm256_loadu_ps(s),                \
+                                           _mm256_loadu_ps((s) + 8), 0x88)),  \
+        0xD8))
+
+// Stride 2, 16 columns: each block is the even floats of 32.
+__attribute__((target("avx2"))) static void pack_panel16_s2_avx2(
+    const float *x, const int *off, int r0, int kc, const shift_seg *seg,
+    int nseg, int valid, float *out) {
+    for (int r = 0; r < kc; r++) {
+        float *d = out + (size_t)r * 16;
+        const float *s = x + off[r0 + r];
+        for (int k = 0; k < nseg; k++) {
+            const float *from = s + seg[k].src;
+            _mm256_storeu_ps(d + seg[k].dst, CK_EVENS16(from));
+            _mm256_storeu_ps(d + seg[k].dst + 8, CK_EVENS16(from + 16));
+        }
+        for (int c = valid; c < 16; c++) d[c] = 0.0f;
+    }
+}
 #endif
 
-static void pack_panel(const ck_gemm_arch *ar, const float *x,
+static void pack_panel(const ck_gemm_arch *ar, int sw, const float *x,
                        const int *off, int r0, int kc, const shift_seg *seg,
                        int nseg, int valid, float *out) {
+    if (sw > 1) {
+#if defined(__x86_64__) || defined(__i386__)
+        if (sw == 2 && ar->nr == 16 && ar->isa >= CK_ISA_AVX2) {
+            pack_panel16_s2_avx2(x, off, r0, kc, seg, nseg, valid, out);
+            return;
+        }
+#endif
+        pack_panel_strided(x, off, r0, kc, seg, nseg, ar->nr, sw, valid, out);
+        return;
+    }
     switch (ar->nr) {
 #if defined(__x86_64__) || defined(__i386__)
     case 16:
@@ -194,9 +252,10 @@ static void shift_task(const shift_plan *pl, const float *in, long t,
     // the whole-block copies of pack_panel (zeroed: never read as values
     // that matter, but kept finite).
     size_t xsize = (size_t)nimg * pl->img_p;
-    float *x = ck_ws_floats(CK_WS_COLS, xsize + nr);
-    pad_input(pl, in, i0, nimg, oy0 - pl->ph, x);
-    memset(x + xsize, 0, sizeof(float) * nr);
+    const size_t slack = (size_t)nr * pl->sw;
+    float *x = ck_ws_floats(CK_WS_COLS, xsize + slack);
+    pad_input(pl, in, i0, nimg, oy0 * pl->sh - pl->ph, x);
+    memset(x + xsize, 0, sizeof(float) * slack);
 
     // The product goes to a block of m rows of ldc, then out image by image.
     // (Writing tiles straight into out, channels a plane apart, measured
@@ -216,7 +275,7 @@ static void shift_task(const shift_plan *pl, const float *in, long t,
             int p0 = q * nr;
             int valid = ck_imin(nr, npos - p0);
             int nseg = panel_segments(pl, rows, p0, valid, seg);
-            pack_panel(ar, x, pl->off, pc, kc, seg, nseg, valid, bp);
+            pack_panel(ar, pl->sw, x, pl->off, pc, kc, seg, nseg, valid, bp);
             ck_gemm_macro(ar, pl->m, valid, kc, 1.0f, ab, &bs, beta, c + p0,
                           ldc);
         }
@@ -254,7 +313,8 @@ static void shift_setup(shift_plan *pl, const float *a) {
         int want = SHIFT_TASK_POS / per_img;
         // ... and by the padded images' size, for many channels of tiny
         // images.
-        long img = (long)(pl->oh + (pl->kh - 1) * pl->dh) * pl->wp * pl->ci;
+        long img = ((long)(pl->oh - 1) * pl->sh + (pl->kh - 1) * pl->dh + 1) *
+                   pl->wp * pl->ci;
         if (want > SHIFT_TASK_FLOATS / img) want = (int)(SHIFT_TASK_FLOATS / img);
         if (want < 1) want = 1;
         int ntask = ck_ceil_div(pl->n, want);
@@ -271,7 +331,7 @@ static void shift_setup(shift_plan *pl, const float *a) {
         pl->nb = 1;
         pl->tasks = (long)pl->n * pl->bands;
     }
-    pl->rowsp = pl->band + (pl->kh - 1) * pl->dh;
+    pl->rowsp = (pl->band - 1) * pl->sh + (pl->kh - 1) * pl->dh + 1;
     pl->plane_p = (size_t)pl->rowsp * pl->wp;
     pl->img_p = pl->plane_p * pl->ci;
 
@@ -322,7 +382,8 @@ int ck_conv_shift_applies(const ck_conv_geom *cg) {
     return 0;
 #endif
     if (!shift_fits(cg->ci, g->iw, g->pw, g->kh, g->dh)) return 0;
-    if (cg->groups != 1 || g->sh != 1 || g->sw != 1) return 0;
+    // Strides 1 and 2 (stride 2 packs the even columns of twice as many).
+    if (cg->groups != 1 || g->sh > 2 || g->sw > 2) return 0;
     if ((long)cg->ci * g->kh * g->kw <= CK_SMALL_K) return 0;
     // 1x1 without padding reads the input in place already.
     if (g->kh == 1 && g->kw == 1 && g->ph == 0 && g->pw == 0) return 0;
@@ -340,6 +401,7 @@ void ck_conv_shift_forward(const ck_conv_geom *cg, const float *x,
     pl.ih = g->ih; pl.iw = g->iw; pl.oh = g->oh; pl.ow = g->ow;
     pl.kh = g->kh; pl.kw = g->kw; pl.ph = g->ph; pl.pw = g->pw;
     pl.dh = g->dh; pl.dw = g->dw;
+    pl.sh = g->sh; pl.sw = g->sw;
     pl.bias = bias;
     shift_run(&pl, w, x, y);
 }
@@ -386,6 +448,7 @@ void ck_conv_shift_backward_data(const ck_conv_geom *cg, const float *dy,
     pl.ph = g->dh * (g->kh - 1) - g->ph;
     pl.pw = g->dw * (g->kw - 1) - g->pw;
     pl.dh = g->dh; pl.dw = g->dw;
+    pl.sh = 1; pl.sw = 1;
     pl.bias = bias;
     shift_run(&pl, wt, dy, dx);
 }
@@ -406,7 +469,7 @@ void ck_conv_shift_backward_data(const ck_conv_geom *cg, const float *dy,
 #define TILE_PAD 8
 
 #if defined(__x86_64__) || defined(__i386__)
-#include <immintrin.h>
+
 
 // xp[off[r] + e] += tile row r [e] for every tap r and e < 16, a (c, ky)
 // row of kw taps at a time: the taps of a row overlap (shifted by dw), so
@@ -518,7 +581,7 @@ static void raise_task(const shift_plan *pl, const float *dy, long t,
             for (int pc = 0, b = 0; pc < m; pc += kb, b++) {
                 const int kc = ck_imin(kb, m - pc);
                 const float *ab = pl->ap + (size_t)b * pl->mpad * kb;
-                pack_panel(ar, d, koff, pc, kc, &seg, 1, valid, bp);
+                pack_panel(ar, 1, d, koff, pc, kc, &seg, 1, valid, bp);
                 for (int i = 0; i < pl->mpad; i += mr)
                     ar->kernel(kc, ab + (size_t)i * kc, bp, nr,
                                tile + TILE_PAD + (size_t)i * tld, tld, 1.0f,
@@ -543,6 +606,7 @@ static void raise_task(const shift_plan *pl, const float *dy, long t,
 }
 
 int ck_conv_shift_raise_applies(const ck_conv_geom *cg) {
+    if (cg->g.sh != 1 || cg->g.sw != 1) return 0;
     return ck_conv_shift_applies(cg) && !ck_conv_shift_data_applies(cg);
 }
 
@@ -558,6 +622,7 @@ void ck_conv_shift_raise(const ck_conv_geom *cg, const float *dy,
     pl.ih = g->ih; pl.iw = g->iw; pl.oh = g->oh; pl.ow = g->ow;
     pl.kh = g->kh; pl.kw = g->kw; pl.ph = g->ph; pl.pw = g->pw;
     pl.dh = g->dh; pl.dw = g->dw;
+    pl.sh = 1; pl.sw = 1;
     pl.bias = bias;
     pl.whole = 1;
     shift_setup(&pl, NULL);
@@ -623,25 +688,71 @@ static inline __attribute__((always_inline)) void lower_rows_impl(
     }
 }
 
+// The same for a column stride sw > 1 (exact lengths, no spill).
+static void lower_rows_strided(const float *x, const int *off, int r0,
+                               int r1, const shift_seg *seg, int nseg,
+                               int sw, float *out, int ld) {
+    for (int r = r0; r < r1; r++) {
+        float *d = out + (size_t)(r - r0) * ld;
+        const float *s = x + off[r];
+        for (int k = 0; k < nseg; k++) {
+            const float *from = s + seg[k].src;
+            float *to = d + seg[k].dst;
+            for (int e = 0; e < seg[k].len; e++) to[e] = from[e * sw];
+        }
+    }
+}
+
 #if defined(__x86_64__) || defined(__i386__)
 __attribute__((target("avx2"))) static void lower_rows_avx2(
     const float *x, const int *off, int r0, int r1, const shift_seg *seg,
     int nseg, float *out, int ld) {
     lower_rows_impl(x, off, r0, r1, seg, nseg, out, ld);
 }
+
+// Stride 2: blocks of 8 outputs from the even floats of 16 (a last partial
+// block moved back to end at the run's end; a run shorter than 8 spills).
+__attribute__((target("avx2"))) static void lower_rows_s2_avx2(
+    const float *x, const int *off, int r0, int r1, const shift_seg *seg,
+    int nseg, float *out, int ld) {
+    for (int r = r0; r < r1; r++) {
+        float *d = out + (size_t)(r - r0) * ld;
+        const float *s = x + off[r];
+        for (int k = 0; k < nseg; k++) {
+            const float *from = s + seg[k].src;
+            float *to = d + seg[k].dst;
+            const int len = seg[k].len;
+            if (len < 8) {
+                _mm256_storeu_ps(to, CK_EVENS16(from));
+                continue;
+            }
+            int e = 0;
+            for (; e + 8 <= len; e += 8)
+                _mm256_storeu_ps(to + e, CK_EVENS16(from + 2 * e));
+            if (e < len)
+                _mm256_storeu_ps(to + len - 8, CK_EVENS16(from + 2 * (len - 8)));
+        }
+    }
+}
 #endif
 
-static void lower_rows(const ck_gemm_arch *ar, const float *x,
+static void lower_rows(const ck_gemm_arch *ar, int sw, const float *x,
                        const int *off, int r0, int r1, const shift_seg *seg,
                        int nseg, float *out, int ld) {
 #if defined(__x86_64__) || defined(__i386__)
-    if (ar->isa >= CK_ISA_AVX2) {
-        lower_rows_avx2(x, off, r0, r1, seg, nseg, out, ld);
+    if (ar->isa >= CK_ISA_AVX2 && sw <= 2) {
+        if (sw == 2)
+            lower_rows_s2_avx2(x, off, r0, r1, seg, nseg, out, ld);
+        else
+            lower_rows_avx2(x, off, r0, r1, seg, nseg, out, ld);
         return;
     }
 #endif
     (void)ar;
-    lower_rows_impl(x, off, r0, r1, seg, nseg, out, ld);
+    if (sw > 1)
+        lower_rows_strided(x, off, r0, r1, seg, nseg, sw, out, ld);
+    else
+        lower_rows_impl(x, off, r0, r1, seg, nseg, out, ld);
 }
 
 // Adds task t's contribution to part (kdim x m, row-major); beta 0 on the
@@ -655,9 +766,10 @@ static void weight_task(const shift_plan *pl, const float *in,
     const int npos = nimg * rows * pl->ow;
 
     size_t xsize = (size_t)nimg * pl->img_p;
-    float *x = ck_ws_floats(CK_WS_COLS, xsize + ar->nr);
-    pad_input(pl, in, i0, nimg, oy0 - pl->ph, x);
-    memset(x + xsize, 0, sizeof(float) * ar->nr);
+    const size_t slack = (size_t)16 * pl->sw;  // copy_run's 8-float blocks
+    float *x = ck_ws_floats(CK_WS_COLS, xsize + slack);
+    pad_input(pl, in, i0, nimg, oy0 * pl->sh - pl->ph, x);
+    memset(x + xsize, 0, sizeof(float) * slack);
 
     // dy of the task's positions: m rows of npos, ldd apart (read in place
     // for one image, gathered for several).
@@ -693,7 +805,7 @@ static void weight_task(const shift_plan *pl, const float *in,
         ck_b_source bs = {bp, NULL, 0};
         for (int r0 = 0; r0 < pl->kdim; r0 += SHIFT_WMC) {
             const int r1 = ck_imin(r0 + SHIFT_WMC, pl->kdim);
-            lower_rows(ar, x, pl->off, r0, r1, seg, nseg, low, ld);
+            lower_rows(ar, pl->sw, x, pl->off, r0, r1, seg, nseg, low, ld);
             ck_pack_a(ar, 0, low, ld, 0, r1 - r0, 0, kc, ap);
             ck_gemm_macro(ar, r1 - r0, pl->m, kc, 1.0f, ap, &bs, bk,
                           part + (size_t)r0 * pl->m, pl->m);
@@ -716,6 +828,7 @@ void ck_conv_shift_weight_grad(const ck_conv_geom *cg, const float *x,
     pl.ih = g->ih; pl.iw = g->iw; pl.oh = g->oh; pl.ow = g->ow;
     pl.kh = g->kh; pl.kw = g->kw; pl.ph = g->ph; pl.pw = g->pw;
     pl.dh = g->dh; pl.dw = g->dw;
+    pl.sh = g->sh; pl.sw = g->sw;
     shift_setup(&pl, NULL);
 
     const int kdim = pl.kdim, m = pl.m;

@@ -142,10 +142,10 @@ void ck_conv_gemm_raise(const ck_conv_geom *cg, const float *col,
 // dw[co, ci/groups, kh, kw] = sum over n of col x im2col(img)^T.
 void ck_conv_weight_grad(const ck_conv_geom *cg, const float *img,
                          const float *col, float *dw);
-// Stride-1 convolution as an implicit GEMM over shifted windows of a padded
-// input (conv_shift.c): no im2col matrix. The _applies checks say whether a
-// geometry is supported (groups 1, stride 1, an inner size above
-// CK_SMALL_K, not a plain 1x1).
+// Convolution as an implicit GEMM over shifted windows of a padded input
+// (conv_shift.c): no im2col matrix. The _applies checks say whether a
+// geometry is supported (groups 1, strides up to 2 -- the data gradients
+// stride 1 only --, an inner size above CK_SMALL_K, not a plain 1x1).
 int ck_conv_shift_applies(const ck_conv_geom *cg);
 // out = W x im2col(img) (+ bias[co]), as ck_conv_lower_gemm.
 void ck_conv_shift_forward(const ck_conv_geom *cg, const float *img,

@@ -264,8 +264,8 @@ final class ConvKernelTests: XCTestCase {
         }
     }
 
-    func testStrideOneUsesShiftedWindows() {
-        // conv_shift.c (stride 1, groups 1, c*kh*kw > 16): bands of rows of
+    func testShiftedWindowPath() {
+        // conv_shift.c (strides 1 and 2, groups 1, c*kh*kw > 16): bands of rows of
         // large images (more than 512 output positions, uneven last band),
         // blocks of small images with a short last block, panels crossing
         // rows and images (widths 1, 3, 11, 17), dilation, asymmetric
@@ -282,6 +282,12 @@ final class ConvKernelTests: XCTestCase {
             params(n: 5, c: 3, h: 8, w: 5, k: 4, kernel: (2, 4), pad: (0, 3)),
             params(n: 3, c: 9, h: 6, w: 6, k: 6, kernel: (1, 3), pad: (3, 0)),
             params(n: 9, c: 300, h: 3, w: 3, k: 8, kernel: (3, 3)),
+            // Stride 2 (even columns of twice as many), and mixed strides.
+            params(n: 3, c: 6, h: 45, w: 46, k: 10, kernel: (3, 3), stride: (2, 2), pad: (1, 1)),
+            params(n: 17, c: 8, h: 9, w: 7, k: 5, kernel: (3, 3), stride: (2, 2)),
+            params(n: 4, c: 5, h: 12, w: 21, k: 7, kernel: (2, 3), stride: (1, 2), pad: (1, 1),
+                   dil: (1, 2)),
+            params(n: 4, c: 5, h: 21, w: 12, k: 7, kernel: (3, 2), stride: (2, 1), pad: (0, 1)),
         ]
         for var p in cases {
             XCTAssertEqual(ck_conv2d_check(&p, nil, 0), 0)
@@ -290,7 +296,7 @@ final class ConvKernelTests: XCTestCase {
         let saved = String(cString: ck_isa_name())
         guard ck_force_isa("generic") == 0 else { return }
         defer { _ = ck_force_isa(saved) }
-        for var p in [cases[0], cases[2], cases[4]] {
+        for var p in [cases[0], cases[2], cases[4], cases[8], cases[10]] {
             XCTAssertEqual(ck_conv2d_check(&p, nil, 0), 0)
             checkAllPasses(p, bias: true, rng: &rng)
         }
