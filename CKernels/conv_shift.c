@@ -34,6 +34,10 @@
 // Extra work (ratio of input to output pixels) the data gradient accepts.
 #define SHIFT_DATA_WASTE 1.15
 
+// Tasks a batch of small images is split into at least (when it has that
+// many images).
+#define SHIFT_MIN_TASKS 4
+
 // Floats of padded input a block of small images may take.
 #define SHIFT_TASK_FLOATS (1L << 18)
 
@@ -63,19 +67,21 @@ typedef struct {
     int whole;             // tasks must hold whole images (scatter passes)
 } shift_plan;
 
-// Copies rows [iy0, iy0 + rowsp) of images [i0, i0 + nimg), zero-padded to
-// wp columns (pw on the left), to x.
+// Copies rows [iy0, iy0 + rowsp) of channels [c0, c1) of images
+// [i0, i0 + nimg), zero-padded to wp columns (pw on the left), to x.
 static void pad_input(const shift_plan *pl, const float *in, int i0,
-                      int nimg, int iy0, float *x) {
+                      int nimg, int iy0, int c0, int c1, float *x) {
     const size_t plane = (size_t)pl->ih * pl->iw;
     if (pl->pw == 0 && iy0 == 0 && pl->rowsp == pl->ih) {
         // No padding and whole images: the buffer is the images verbatim.
-        memcpy(x, in + (size_t)i0 * pl->ci * plane,
-               sizeof(float) * nimg * pl->ci * plane);
+        for (int j = 0; j < nimg; j++)
+            memcpy(x + j * pl->img_p + c0 * plane,
+                   in + ((size_t)(i0 + j) * pl->ci + c0) * plane,
+                   sizeof(float) * (c1 - c0) * plane);
         return;
     }
     for (int j = 0; j < nimg; j++) {
-        for (int c = 0; c < pl->ci; c++) {
+        for (int c = c0; c < c1; c++) {
             const float *src = in + ((size_t)(i0 + j) * pl->ci + c) * plane;
             float *dst = x + j * pl->img_p + c * pl->plane_p;
             for (int yy = 0; yy < pl->rowsp; yy++) {
@@ -254,7 +260,7 @@ static void shift_task(const shift_plan *pl, const float *in, long t,
     size_t xsize = (size_t)nimg * pl->img_p;
     const size_t slack = (size_t)nr * pl->sw;
     float *x = ck_ws_floats(CK_WS_COLS, xsize + slack);
-    pad_input(pl, in, i0, nimg, oy0 * pl->sh - pl->ph, x);
+    pad_input(pl, in, i0, nimg, oy0 * pl->sh - pl->ph, 0, pl->ci, x);
     memset(x + xsize, 0, sizeof(float) * slack);
 
     // The product goes to a block of m rows of ldc, then out image by image.
@@ -316,6 +322,10 @@ static void shift_setup(shift_plan *pl, const float *a) {
         long img = ((long)(pl->oh - 1) * pl->sh + (pl->kh - 1) * pl->dh + 1) *
                    pl->wp * pl->ci;
         if (want > SHIFT_TASK_FLOATS / img) want = (int)(SHIFT_TASK_FLOATS / img);
+        // ... and so that a batch makes a few tasks to share among threads
+        // (a shape-only rule, so results never depend on the thread count).
+        if (want > ck_ceil_div(pl->n, SHIFT_MIN_TASKS))
+            want = ck_ceil_div(pl->n, SHIFT_MIN_TASKS);
         if (want < 1) want = 1;
         int ntask = ck_ceil_div(pl->n, want);
         pl->nb = ck_ceil_div(pl->n, ntask);
@@ -660,6 +670,8 @@ void ck_conv_shift_raise(const ck_conv_geom *cg, const float *dy,
 #define SHIFT_WMC 144
 // Chunks of tasks (partials) of one weight gradient.
 #define SHIFT_WCHUNKS 8
+// Weight gradients above this many floats are split by rows of taps.
+#define SHIFT_WROWS_FLOATS (1L << 17)
 
 // d[0, len) = s[0, len) in 8-float blocks; a run shorter than 8 spills up
 // to 7 floats past its end (the caller writes those after, or has slack).
@@ -758,7 +770,8 @@ static void lower_rows(const ck_gemm_arch *ar, int sw, const float *x,
 // Adds task t's contribution to part (kdim x m, row-major); beta 0 on the
 // first task of a chunk.
 static void weight_task(const shift_plan *pl, const float *in,
-                        const float *dy, long t, float beta, float *part) {
+                        const float *dy, long t, float beta, int r_lo,
+                        int r_hi, float *part) {
     const ck_gemm_arch *ar = pl->ar;
     int i0, nimg, oy0, oy1;
     task_span(pl, t, &i0, &nimg, &oy0, &oy1);
@@ -768,7 +781,12 @@ static void weight_task(const shift_plan *pl, const float *in,
     size_t xsize = (size_t)nimg * pl->img_p;
     const size_t slack = (size_t)16 * pl->sw;  // copy_run's 8-float blocks
     float *x = ck_ws_floats(CK_WS_COLS, xsize + slack);
-    pad_input(pl, in, i0, nimg, oy0 * pl->sh - pl->ph, x);
+    // Only the channels of taps [r_lo, r_hi) are read (the rest of the
+    // buffer is left as it is: block copies may read it, but what they
+    // copy from there lands past the columns that are packed).
+    const int kk = pl->kh * pl->kw;
+    pad_input(pl, in, i0, nimg, oy0 * pl->sh - pl->ph, r_lo / kk,
+              ck_ceil_div(r_hi, kk), x);
     memset(x + xsize, 0, sizeof(float) * slack);
 
     // dy of the task's positions: m rows of npos, ldd apart (read in place
@@ -803,8 +821,8 @@ static void weight_task(const shift_plan *pl, const float *in,
         ck_pack_b(ar, 1, d, (ptrdiff_t)ldd, k0, kc, 0, pl->m, bp);
         int nseg = panel_segments(pl, rows, k0, kc, seg);
         ck_b_source bs = {bp, NULL, 0};
-        for (int r0 = 0; r0 < pl->kdim; r0 += SHIFT_WMC) {
-            const int r1 = ck_imin(r0 + SHIFT_WMC, pl->kdim);
+        for (int r0 = r_lo; r0 < r_hi; r0 += SHIFT_WMC) {
+            const int r1 = ck_imin(r0 + SHIFT_WMC, r_hi);
             lower_rows(ar, pl->sw, x, pl->off, r0, r1, seg, nseg, low, ld);
             ck_pack_a(ar, 0, low, ld, 0, r1 - r0, 0, kc, ap);
             ck_gemm_macro(ar, r1 - r0, pl->m, kc, 1.0f, ap, &bs, bk,
@@ -833,30 +851,54 @@ void ck_conv_shift_weight_grad(const ck_conv_geom *cg, const float *x,
 
     const int kdim = pl.kdim, m = pl.m;
     const size_t wsize = (size_t)kdim * m;
-    const long chunks = pl.tasks < SHIFT_WCHUNKS ? pl.tasks : SHIFT_WCHUNKS;
+    // A large gradient (many channels, typically on small images) is split
+    // by rows of taps instead: each slice runs over every position into
+    // one L2-sized block, no partials to add. Chosen by shape alone.
+    const int by_rows = wsize > SHIFT_WROWS_FLOATS;
+    const long row_blocks = ck_ceil_div(kdim, SHIFT_WMC);
+    const long chunks =
+        by_rows ? 1 : pl.tasks < SHIFT_WCHUNKS ? pl.tasks : SHIFT_WCHUNKS;
+    const long units = by_rows ? row_blocks : chunks;
     float *part = ck_ws_floats(CK_WS_PARTIAL, chunks * wsize);
     double fmas = (double)pl.n * pl.oh * pl.ow * m * kdim;
     int nt = fmas < SHIFT_SERIAL_FMAS ? 1 : ck_team_threads();
-    if (nt > chunks) nt = (int)chunks;
+    if (nt > units) nt = (int)units;
     (void)nt;  // unused without OpenMP
     const shift_plan *cp = &pl;
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
 #pragma omp for schedule(static)
-        for (long c = 0; c < chunks; c++) {
-            long t0 = cp->tasks * c / chunks, t1 = cp->tasks * (c + 1) / chunks;
-            for (long t = t0; t < t1; t++)
-                weight_task(cp, x, dy, t, t == t0 ? 0.0f : 1.0f,
-                            part + c * wsize);
-        }
-        // dw[o][r] = sum over chunks of part[c][r][o], in chunk order.
-#pragma omp for schedule(static)
-        for (int o = 0; o < m; o++)
-            for (int r = 0; r < kdim; r++) {
-                float acc = part[(size_t)r * m + o];
-                for (long c = 1; c < chunks; c++)
-                    acc += part[c * wsize + (size_t)r * m + o];
-                dw[(size_t)o * kdim + r] = acc;
+        for (long u = 0; u < units; u++) {
+            if (by_rows) {
+                const int r0 = (int)u * SHIFT_WMC;
+                const int r1 = ck_imin(r0 + SHIFT_WMC, kdim);
+                for (long t = 0; t < cp->tasks; t++)
+                    weight_task(cp, x, dy, t, t == 0 ? 0.0f : 1.0f, r0, r1,
+                                part);
+                continue;
             }
+            long t0 = cp->tasks * u / chunks, t1 = cp->tasks * (u + 1) / chunks;
+            for (long t = t0; t < t1; t++)
+                weight_task(cp, x, dy, t, t == t0 ? 0.0f : 1.0f, 0, kdim,
+                            part + u * wsize);
+        }
+        // dw[o][r] = sum over chunks of part[c][r][o], in chunk order; 16
+        // outputs o at a time, so the partials are read a row at a time and
+        // the 16 rows of dw being written stay in cache.
+#pragma omp for schedule(static)
+        for (int o0 = 0; o0 < m; o0 += 16) {
+            const int o1 = o0 + 16 < m ? o0 + 16 : m;
+            for (int r = 0; r < kdim; r++) {
+                float acc[16];
+                const float *p0 = part + (size_t)r * m;
+                for (int o = o0; o < o1; o++) acc[o - o0] = p0[o];
+                for (long c = 1; c < chunks; c++) {
+                    const float *pc = p0 + c * wsize;
+                    for (int o = o0; o < o1; o++) acc[o - o0] += pc[o];
+                }
+                for (int o = o0; o < o1; o++)
+                    dw[(size_t)o * kdim + r] = acc[o - o0];
+            }
+        }
     }
 }

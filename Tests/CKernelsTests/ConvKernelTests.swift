@@ -271,7 +271,8 @@ final class ConvKernelTests: XCTestCase {
         // rows and images (widths 1, 3, 11, 17), dilation, asymmetric
         // kernels and padding, padding above the kernel's reach (data
         // gradient falls back to col2im), many channels of 1x1 outputs
-        // (blocks bounded by buffer size), and the baseline x86-64 ISA.
+        // (blocks bounded by buffer size), large weight gradients split by
+        // rows of taps, and the baseline x86-64 ISA.
         var rng = ConvKernelRNG(seed: 17)
         let cases = [
             params(n: 2, c: 5, h: 40, w: 37, k: 7, kernel: (3, 3), pad: (1, 1)),
@@ -288,6 +289,10 @@ final class ConvKernelTests: XCTestCase {
             params(n: 4, c: 5, h: 12, w: 21, k: 7, kernel: (2, 3), stride: (1, 2), pad: (1, 1),
                    dil: (1, 2)),
             params(n: 4, c: 5, h: 21, w: 12, k: 7, kernel: (3, 2), stride: (2, 1), pad: (0, 1)),
+            // Weight gradients above 2^17 floats split by rows of taps
+            // (channels of the rows' taps only are padded).
+            params(n: 3, c: 130, h: 6, w: 5, k: 150, kernel: (3, 3), pad: (1, 1)),
+            params(n: 2, c: 120, h: 9, w: 8, k: 140, kernel: (3, 3), stride: (2, 2)),
         ]
         for var p in cases {
             XCTAssertEqual(ck_conv2d_check(&p, nil, 0), 0)
