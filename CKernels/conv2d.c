@@ -1,5 +1,9 @@
 // conv2d, and the GEMM-shaped engine it shares with conv_transpose2d.
-// Every pass is ck_sgemm per (image, group, band of output rows) around an
+// Convs with groups 1 and strides up to 2 go to the shifted-window implicit
+// GEMM of conv_shift.c (no im2col matrix; see ck_conv_shift_*_applies for
+// which pass takes it). The rest -- groups, larger strides, inner sizes up
+// to CK_SMALL_K, plain 1x1 convs, strided data gradients -- run here: every
+// pass is ck_sgemm per (image, group, band of output rows) around an
 // im2col or col2im (ATen's ConvolutionMM2d): forward = W x cols, input
 // gradient = col2im of W^T x dy, weight gradient = dy x cols^T summed over
 // the batch.

@@ -380,6 +380,23 @@ static void shift_run(shift_plan *pl, const float *a, const float *in,
     for (long t = 0; t < cp->tasks; t++) shift_task(cp, in, t, out);
 }
 
+// The plan of a conv seen from its input: in [n, ci, ih, iw] to out
+// [n, co, oh, ow], for the current ISA.
+static shift_plan plan_of(const ck_conv_geom *cg, const float *bias) {
+    const ck_lower_geom *g = &cg->g;
+    shift_plan pl = {0};
+    pl.ar = ck_gemm_arch_for(ck_isa_current());
+    pl.n = cg->n;
+    pl.ci = cg->ci;
+    pl.m = cg->co;
+    pl.ih = g->ih; pl.iw = g->iw; pl.oh = g->oh; pl.ow = g->ow;
+    pl.kh = g->kh; pl.kw = g->kw; pl.ph = g->ph; pl.pw = g->pw;
+    pl.dh = g->dh; pl.dw = g->dw;
+    pl.sh = g->sh; pl.sw = g->sw;
+    pl.bias = bias;
+    return pl;
+}
+
 // A one-row task buffer must be indexable by int offsets.
 static int shift_fits(int ci, int iw, int pw, int kh, int dh) {
     long rows = 1 + (long)(kh - 1) * dh;
@@ -402,17 +419,7 @@ int ck_conv_shift_applies(const ck_conv_geom *cg) {
 
 void ck_conv_shift_forward(const ck_conv_geom *cg, const float *x,
                            const float *w, const float *bias, float *y) {
-    const ck_lower_geom *g = &cg->g;
-    shift_plan pl = {0};
-    pl.ar = ck_gemm_arch_for(ck_isa_current());
-    pl.n = cg->n;
-    pl.ci = cg->ci;
-    pl.m = cg->co;
-    pl.ih = g->ih; pl.iw = g->iw; pl.oh = g->oh; pl.ow = g->ow;
-    pl.kh = g->kh; pl.kw = g->kw; pl.ph = g->ph; pl.pw = g->pw;
-    pl.dh = g->dh; pl.dw = g->dw;
-    pl.sh = g->sh; pl.sw = g->sw;
-    pl.bias = bias;
+    shift_plan pl = plan_of(cg, bias);
     shift_run(&pl, w, x, y);
 }
 
@@ -448,18 +455,13 @@ void ck_conv_shift_backward_data(const ck_conv_geom *cg, const float *dy,
             for (int t = 0; t < kk; t++)
                 wt[((size_t)c * cg->co + k) * kk + t] =
                     w[((size_t)k * cg->ci + c) * kk + (kk - 1 - t)];
-    shift_plan pl = {0};
-    pl.ar = ck_gemm_arch_for(ck_isa_current());
-    pl.n = cg->n;
+    // The conv's plan with input and output swapped (stride 1).
+    shift_plan pl = plan_of(cg, bias);
     pl.ci = cg->co;
     pl.m = cg->ci;
     pl.ih = g->oh; pl.iw = g->ow; pl.oh = g->ih; pl.ow = g->iw;
-    pl.kh = g->kh; pl.kw = g->kw;
     pl.ph = g->dh * (g->kh - 1) - g->ph;
     pl.pw = g->dw * (g->kw - 1) - g->pw;
-    pl.dh = g->dh; pl.dw = g->dw;
-    pl.sh = 1; pl.sw = 1;
-    pl.bias = bias;
     shift_run(&pl, wt, dy, dx);
 }
 
@@ -550,7 +552,7 @@ static void raise_task(const shift_plan *pl, const float *dy, long t,
     const int mr = ar->mr, nr = ar->nr;
     const int i0 = (int)t * pl->nb;
     const int nimg = pl->n - i0 < pl->nb ? pl->n - i0 : pl->nb;
-    const int wp = pl->wp, m = pl->m, kdim = pl->kdim;
+    const int wp = pl->wp, m = pl->m;
     const int per_img = pl->oh * wp;  // positions of one image
     const int panels = ck_ceil_div(per_img, nr);
 
@@ -622,18 +624,8 @@ int ck_conv_shift_raise_applies(const ck_conv_geom *cg) {
 
 void ck_conv_shift_raise(const ck_conv_geom *cg, const float *dy,
                          const float *w, const float *bias, float *dx) {
-    const ck_lower_geom *g = &cg->g;
-    shift_plan pl = {0};
-    pl.ar = ck_gemm_arch_for(ck_isa_current());
+    shift_plan pl = plan_of(cg, bias);  // stride 1 (raise_applies)
     const ck_gemm_arch *ar = pl.ar;
-    pl.n = cg->n;
-    pl.ci = cg->ci;
-    pl.m = cg->co;
-    pl.ih = g->ih; pl.iw = g->iw; pl.oh = g->oh; pl.ow = g->ow;
-    pl.kh = g->kh; pl.kw = g->kw; pl.ph = g->ph; pl.pw = g->pw;
-    pl.dh = g->dh; pl.dw = g->dw;
-    pl.sh = 1; pl.sw = 1;
-    pl.bias = bias;
     pl.whole = 1;
     shift_setup(&pl, NULL);
     pl.mpad = ck_round_up(pl.kdim, ar->mr);
@@ -677,7 +669,8 @@ void ck_conv_shift_raise(const ck_conv_geom *cg, const float *dy,
 // to 7 floats past its end (the caller writes those after, or has slack).
 static inline __attribute__((always_inline)) void copy_run(float *d,
                                                            const float *s,
-                                                           int len) {
+                                                           int len, int sw) {
+    (void)sw;
     if (len < 8) {
         memcpy(d, s, 8 * sizeof(float));
         return;
@@ -687,31 +680,25 @@ static inline __attribute__((always_inline)) void copy_run(float *d,
     if (k < len) memcpy(d + len - 8, s + len - 8, 8 * sizeof(float));
 }
 
+// d[0, len) = s[0], s[sw], ... exactly (no spill).
+static inline __attribute__((always_inline)) void copy_run_strided(
+    float *d, const float *s, int len, int sw) {
+    for (int e = 0; e < len; e++) d[e] = s[e * sw];
+}
+
+typedef void (*run_copy_fn)(float *d, const float *s, int len, int sw);
+
 // Rows [r0, r1) of the lowered block: row r holds x[src + off[r]] for the
-// positions of segs, kc floats per row (ld apart, ld >= kc + 8).
-static inline __attribute__((always_inline)) void lower_rows_impl(
+// positions of segs, kc floats per row (ld apart, ld >= kc + 8), each run
+// copied by copy (a constant, inlined).
+static inline __attribute__((always_inline)) void lower_rows_with(
     const float *x, const int *off, int r0, int r1, const shift_seg *seg,
-    int nseg, float *out, int ld) {
+    int nseg, int sw, float *out, int ld, run_copy_fn copy) {
     for (int r = r0; r < r1; r++) {
         float *d = out + (size_t)(r - r0) * ld;
         const float *s = x + off[r];
         for (int k = 0; k < nseg; k++)
-            copy_run(d + seg[k].dst, s + seg[k].src, seg[k].len);
-    }
-}
-
-// The same for a column stride sw > 1 (exact lengths, no spill).
-static void lower_rows_strided(const float *x, const int *off, int r0,
-                               int r1, const shift_seg *seg, int nseg,
-                               int sw, float *out, int ld) {
-    for (int r = r0; r < r1; r++) {
-        float *d = out + (size_t)(r - r0) * ld;
-        const float *s = x + off[r];
-        for (int k = 0; k < nseg; k++) {
-            const float *from = s + seg[k].src;
-            float *to = d + seg[k].dst;
-            for (int e = 0; e < seg[k].len; e++) to[e] = from[e * sw];
-        }
+            copy(d + seg[k].dst, s + seg[k].src, seg[k].len, sw);
     }
 }
 
@@ -719,32 +706,29 @@ static void lower_rows_strided(const float *x, const int *off, int r0,
 __attribute__((target("avx2"))) static void lower_rows_avx2(
     const float *x, const int *off, int r0, int r1, const shift_seg *seg,
     int nseg, float *out, int ld) {
-    lower_rows_impl(x, off, r0, r1, seg, nseg, out, ld);
+    lower_rows_with(x, off, r0, r1, seg, nseg, 1, out, ld, copy_run);
 }
 
 // Stride 2: blocks of 8 outputs from the even floats of 16 (a last partial
 // block moved back to end at the run's end; a run shorter than 8 spills).
+__attribute__((target("avx2"))) static inline __attribute__((always_inline))
+void copy_run_s2_avx2(float *to, const float *from, int len, int sw) {
+    (void)sw;
+    if (len < 8) {
+        _mm256_storeu_ps(to, CK_EVENS16(from));
+        return;
+    }
+    int e = 0;
+    for (; e + 8 <= len; e += 8)
+        _mm256_storeu_ps(to + e, CK_EVENS16(from + 2 * e));
+    if (e < len)
+        _mm256_storeu_ps(to + len - 8, CK_EVENS16(from + 2 * (len - 8)));
+}
+
 __attribute__((target("avx2"))) static void lower_rows_s2_avx2(
     const float *x, const int *off, int r0, int r1, const shift_seg *seg,
     int nseg, float *out, int ld) {
-    for (int r = r0; r < r1; r++) {
-        float *d = out + (size_t)(r - r0) * ld;
-        const float *s = x + off[r];
-        for (int k = 0; k < nseg; k++) {
-            const float *from = s + seg[k].src;
-            float *to = d + seg[k].dst;
-            const int len = seg[k].len;
-            if (len < 8) {
-                _mm256_storeu_ps(to, CK_EVENS16(from));
-                continue;
-            }
-            int e = 0;
-            for (; e + 8 <= len; e += 8)
-                _mm256_storeu_ps(to + e, CK_EVENS16(from + 2 * e));
-            if (e < len)
-                _mm256_storeu_ps(to + len - 8, CK_EVENS16(from + 2 * (len - 8)));
-        }
-    }
+    lower_rows_with(x, off, r0, r1, seg, nseg, 2, out, ld, copy_run_s2_avx2);
 }
 #endif
 
@@ -762,9 +746,10 @@ static void lower_rows(const ck_gemm_arch *ar, int sw, const float *x,
 #endif
     (void)ar;
     if (sw > 1)
-        lower_rows_strided(x, off, r0, r1, seg, nseg, sw, out, ld);
+        lower_rows_with(x, off, r0, r1, seg, nseg, sw, out, ld,
+                        copy_run_strided);
     else
-        lower_rows_impl(x, off, r0, r1, seg, nseg, out, ld);
+        lower_rows_with(x, off, r0, r1, seg, nseg, 1, out, ld, copy_run);
 }
 
 // Adds task t's contribution to part (kdim x m, row-major); beta 0 on the
@@ -837,16 +822,7 @@ int ck_conv_shift_weight_applies(const ck_conv_geom *cg) {
 
 void ck_conv_shift_weight_grad(const ck_conv_geom *cg, const float *x,
                                const float *dy, float *dw) {
-    const ck_lower_geom *g = &cg->g;
-    shift_plan pl = {0};
-    pl.ar = ck_gemm_arch_for(ck_isa_current());
-    pl.n = cg->n;
-    pl.ci = cg->ci;
-    pl.m = cg->co;
-    pl.ih = g->ih; pl.iw = g->iw; pl.oh = g->oh; pl.ow = g->ow;
-    pl.kh = g->kh; pl.kw = g->kw; pl.ph = g->ph; pl.pw = g->pw;
-    pl.dh = g->dh; pl.dw = g->dw;
-    pl.sh = g->sh; pl.sw = g->sw;
+    shift_plan pl = plan_of(cg, NULL);
     shift_setup(&pl, NULL);
 
     const int kdim = pl.kdim, m = pl.m;

@@ -156,6 +156,27 @@ final class ConvKernelTests: XCTestCase {
         Check.assertClose(db, dbRef, "\(tag) backward_bias", file: file, line: line)
     }
 
+    /// Every pass of each case (with bias), then the cases at alsoGeneric
+    /// again with the baseline x86-64 kernels forced (where the CPU has
+    /// better ones).
+    private func checkCases(
+        _ cases: [ck_conv2d_params], alsoGeneric: [Int], rng: inout ConvKernelRNG,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
+        for var p in cases {
+            XCTAssertEqual(ck_conv2d_check(&p, nil, 0), 0, file: file, line: line)
+            checkAllPasses(p, bias: true, rng: &rng, file: file, line: line)
+        }
+        let saved = String(cString: ck_isa_name())
+        guard ck_force_isa("generic") == 0 else { return }
+        defer { _ = ck_force_isa(saved) }
+        for i in alsoGeneric {
+            var p = cases[i]
+            XCTAssertEqual(ck_conv2d_check(&p, nil, 0), 0, file: file, line: line)
+            checkAllPasses(p, bias: true, rng: &rng, file: file, line: line)
+        }
+    }
+
     func testRandomConfigurationsMatchReference() {
         var rng = ConvKernelRNG(seed: 0x00C0_4E12)
         var ran = 0
@@ -232,18 +253,8 @@ final class ConvKernelTests: XCTestCase {
             params(n: 4, c: 16, h: 6, w: 6, k: 4, kernel: (1, 1), pad: (1, 0)),
             params(n: 2, c: 2, h: 12, w: 12, k: 6, kernel: (3, 3), pad: (1, 1), groups: 2),
         ]
-        for var p in cases {
-            XCTAssertEqual(ck_conv2d_check(&p, nil, 0), 0)
-            checkAllPasses(p, bias: true, rng: &rng)
-        }
-        // The baseline x86-64 variant of the direct kernels.
-        let saved = String(cString: ck_isa_name())
-        guard ck_force_isa("generic") == 0 else { return }
-        defer { _ = ck_force_isa(saved) }
-        for var p in [cases[0], cases[2]] {
-            XCTAssertEqual(ck_conv2d_check(&p, nil, 0), 0)
-            checkAllPasses(p, bias: true, rng: &rng)
-        }
+        // cases 0 and 2 again on the baseline x86-64 variant.
+        checkCases(cases, alsoGeneric: [0, 2], rng: &rng)
     }
 
     func testSmallImagesMultiplyInBlocksOfImages() {
@@ -294,17 +305,7 @@ final class ConvKernelTests: XCTestCase {
             params(n: 3, c: 130, h: 6, w: 5, k: 150, kernel: (3, 3), pad: (1, 1)),
             params(n: 2, c: 120, h: 9, w: 8, k: 140, kernel: (3, 3), stride: (2, 2)),
         ]
-        for var p in cases {
-            XCTAssertEqual(ck_conv2d_check(&p, nil, 0), 0)
-            checkAllPasses(p, bias: true, rng: &rng)
-        }
-        let saved = String(cString: ck_isa_name())
-        guard ck_force_isa("generic") == 0 else { return }
-        defer { _ = ck_force_isa(saved) }
-        for var p in [cases[0], cases[2], cases[4], cases[8], cases[10]] {
-            XCTAssertEqual(ck_conv2d_check(&p, nil, 0), 0)
-            checkAllPasses(p, bias: true, rng: &rng)
-        }
+        checkCases(cases, alsoGeneric: [0, 2, 4, 8, 10], rng: &rng)
     }
 
     func testForwardKnownValues() {
