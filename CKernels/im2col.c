@@ -41,10 +41,49 @@ void ck_im2col(const ck_lower_geom *g, const float *img, int c0, int c1,
     }
 }
 
+// col2im when the windows tile the image (kernel == stride, no dilation or
+// padding: a 2x2 stride-2 transposed conv): every pixel gets at most one
+// term, so rows are written once, taps of a window row interleaved, and
+// only the pixels no window covers are zeroed.
+static void col2im_tiled(const ck_lower_geom *g, const float *cols,
+                         size_t ld, int c0, int c1, float *img) {
+    const size_t plane = (size_t)g->ih * g->iw;
+    const int kh = g->kh, kw = g->kw, ow = g->ow, iw = g->iw;
+    const int cov_w = ow * kw;  // covered columns; the rest are zero
+    for (int c = c0; c < c1; c++) {
+        float *dst = img + (size_t)c * plane;
+        const float *src = cols + (size_t)c * kh * kw * ld;
+        for (int oy = 0; oy < g->oh; oy++)
+            for (int ky = 0; ky < kh; ky++) {
+                float *d = dst + (size_t)(oy * kh + ky) * iw;
+                const float *s = src + (size_t)ky * kw * ld + (size_t)oy * ow;
+                if (kw == 2) {
+                    const float *s1 = s + ld;
+                    for (int ox = 0; ox < ow; ox++) {
+                        d[2 * ox] = s[ox];
+                        d[2 * ox + 1] = s1[ox];
+                    }
+                } else {
+                    for (int ox = 0; ox < ow; ox++)
+                        for (int kx = 0; kx < kw; kx++)
+                            d[ox * kw + kx] = s[kx * ld + ox];
+                }
+                for (int x = cov_w; x < iw; x++) d[x] = 0.0f;
+            }
+        memset(dst + (size_t)g->oh * kh * iw, 0,
+               sizeof(float) * (plane - (size_t)g->oh * kh * iw));
+    }
+}
+
 void ck_col2im(const ck_lower_geom *g, const float *cols, size_t ld, int c0,
                int c1, int accumulate, float *img) {
     const size_t plane = (size_t)g->ih * g->iw;
     const int sw = g->sw;
+    if (!accumulate && g->kh == g->sh && g->kw == g->sw && g->dh == 1 &&
+        g->dw == 1 && g->ph == 0 && g->pw == 0) {
+        col2im_tiled(g, cols, ld, c0, c1, img);
+        return;
+    }
     for (int c = c0; c < c1; c++) {
         float *dst = img + (size_t)c * plane;
         if (!accumulate) memset(dst, 0, plane * sizeof(float));
