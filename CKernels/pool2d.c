@@ -309,6 +309,30 @@ CK_AVX2 static inline void max2x2_avx2_8(const float *r0, const float *r1,
 }
 #endif
 
+// Four windows, for rows of 4-7 outputs (MNIST's second pool: 11 -> 5).
+CK_AVX2 static inline void max2x2_sse_4(const float *r0, const float *r1,
+                                       int ox, int base, int w, float *yr,
+                                       int32_t *ir) {
+    __m128 a = _mm_loadu_ps(r0 + 2 * ox), b = _mm_loadu_ps(r0 + 2 * ox + 4);
+    __m128 c = _mm_loadu_ps(r1 + 2 * ox), d = _mm_loadu_ps(r1 + 2 * ox + 4);
+    __m128 t[4] = {_mm_shuffle_ps(a, b, 0x88), _mm_shuffle_ps(a, b, 0xDD),
+                   _mm_shuffle_ps(c, d, 0x88), _mm_shuffle_ps(c, d, 0xDD)};
+    const int step[4] = {0, 1, w, w + 1};
+    __m128i i0 = _mm_add_epi32(_mm_set1_epi32(base + 2 * ox),
+                               _mm_setr_epi32(0, 2, 4, 6));
+    __m128 m = t[0];
+    __m128i idx = i0;
+    for (int k = 1; k < 4; k++) {
+        __m128 take = _mm_or_ps(_mm_cmpgt_ps(t[k], m), _mm_cmpunord_ps(t[k], t[k]));
+        m = _mm_blendv_ps(m, t[k], take);
+        __m128i ik = _mm_add_epi32(i0, _mm_set1_epi32(step[k]));
+        idx = _mm_castps_si128(_mm_blendv_ps(_mm_castsi128_ps(idx),
+                                             _mm_castsi128_ps(ik), take));
+    }
+    _mm_storeu_ps(yr + ox, m);
+    _mm_storeu_si128((__m128i *)(ir + ox), idx);
+}
+
 CK_AVX2 static void max_plane_avx2(const ck_pool2d_params *p, const float *x,
                                    float *y, int32_t *ind) {
 #if defined(__x86_64__) || defined(__i386__)
@@ -324,6 +348,19 @@ CK_AVX2 static void max_plane_avx2(const ck_pool2d_params *p, const float *x,
             for (; ox + 8 <= ow; ox += 8)
                 max2x2_avx2_8(r0, r1, ox, 2 * oy * w, w, yr, ir);
             if (ox < ow) max2x2_avx2_8(r0, r1, ow - 8, 2 * oy * w, w, yr, ir);
+        }
+        return;
+    }
+    if (is_2x2s2(p) && ow >= 4) {
+        // The same with blocks of 4 (the moved-back last one overlaps).
+        for (int oy = 0; oy < p->out_h; oy++) {
+            const float *r0 = x + (size_t)(2 * oy) * w, *r1 = r0 + w;
+            float *yr = y + (size_t)oy * ow;
+            int32_t *ir = ind + (size_t)oy * ow;
+            int ox = 0;
+            for (; ox + 4 <= ow; ox += 4)
+                max2x2_sse_4(r0, r1, ox, 2 * oy * w, w, yr, ir);
+            if (ox < ow) max2x2_sse_4(r0, r1, ow - 4, 2 * oy * w, w, yr, ir);
         }
         return;
     }

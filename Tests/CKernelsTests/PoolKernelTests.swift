@@ -107,13 +107,13 @@ final class PoolKernelTests: XCTestCase {
         }
     }
 
-    func testWideRowsUseEightWindowBlocks() {
-        // 2x2 stride 2 rows of at least 8 outputs take the AVX2 path: whole
-        // blocks of 8, a moved-back last block (ow 13, 20), odd widths and
-        // heights, and ties (small integers), which must keep the first
-        // maximum in scan order.
+    func testRowsOfFourOrMoreUseVectorBlocks() {
+        // 2x2 stride 2 rows of at least 8 outputs take blocks of 8 (AVX2),
+        // rows of 4-7 blocks of 4: whole blocks, a moved-back last block
+        // (ow 13, 20, 5, 7), odd widths and heights, and ties (small
+        // integers), which must keep the first maximum in scan order.
         var rng = ConvKernelRNG(seed: 31)
-        for (h, w) in [(26, 26), (17, 16), (9, 41), (4, 33)] {
+        for (h, w) in [(26, 26), (17, 16), (9, 41), (4, 33), (11, 11), (5, 8), (3, 15)] {
             var p = params(n: 3, c: 5, h: h, w: w, kernel: (2, 2), stride: (2, 2))
             XCTAssertEqual(ck_pool2d_check(&p, "max_pool2d", nil, 0), 0)
             let count = Int(p.n * p.c * p.h * p.w)
@@ -136,6 +136,20 @@ final class PoolKernelTests: XCTestCase {
         XCTAssertEqual(ind[1], 3)
         XCTAssertEqual(ind[6], 32)
         for i in [0, 2, 3, 4, 5, 7, 8, 9] { XCTAssertEqual(y[i], yRef[i]) }
+        // And in a block of 4 (ow 5).
+        var q = params(n: 1, c: 1, h: 2, w: 10, kernel: (2, 2), stride: (2, 2))
+        XCTAssertEqual(ck_pool2d_check(&q, "max_pool2d", nil, 0), 0)
+        var x5 = (0..<20).map { Float($0 % 5) }
+        x5[10 + 5] = .nan  // window 2, bottom right
+        var y5 = [Float](repeating: 0, count: 5)
+        var ind5 = [Int32](repeating: 0, count: 5)
+        ck_max_pool2d_forward_f32(&q, x5, &y5, &ind5)
+        var y5Ref = y5, ind5Ref = ind5
+        ck_max_pool2d_forward_f32_ref(&q, x5, &y5Ref, &ind5Ref)
+        XCTAssertEqual(ind5, ind5Ref)
+        XCTAssertTrue(y5[2].isNaN)
+        XCTAssertEqual(ind5[2], 15)
+        for i in [0, 1, 3, 4] { XCTAssertEqual(y5[i], y5Ref[i]) }
     }
 
     func testBaselineISAVariantMatchesReference() {
