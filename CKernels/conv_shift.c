@@ -512,22 +512,14 @@ __attribute__((target("avx2"))) static void scatter_tile16_avx2(
 }
 #endif
 
-// Whether the register-window scatter serves this plan.
-static int scatter_windowed(const shift_plan *pl) {
-#if defined(__x86_64__) || defined(__i386__)
-    return pl->ar->nr == 16 && pl->ar->isa >= CK_ISA_AVX2 &&
-           (pl->kw - 1) * pl->dw <= TILE_PAD;
-#else
-    (void)pl;
-    return 0;
-#endif
-}
-
 // xp[off[r] + e] += tile row r [e] for every tap r and column e < nr.
 static void scatter_tile(const shift_plan *pl, const float *tile, int ld,
                          float *xp) {
 #if defined(__x86_64__) || defined(__i386__)
-    if (scatter_windowed(pl)) {
+    // The register-window version serves 16-column panels of kernel rows
+    // that span at most TILE_PAD extra columns.
+    if (pl->ar->nr == 16 && pl->ar->isa >= CK_ISA_AVX2 &&
+        (pl->kw - 1) * pl->dw <= TILE_PAD) {
         scatter_tile16_avx2(pl, tile, ld, xp);
         return;
     }

@@ -307,7 +307,6 @@ CK_AVX2 static inline void max2x2_avx2_8(const float *r0, const float *r1,
     _mm256_storeu_ps(yr + ox, m);
     _mm256_storeu_si256((__m256i *)(ir + ox), idx);
 }
-#endif
 
 // Four windows, for rows of 4-7 outputs (MNIST's second pool: 11 -> 5).
 CK_AVX2 static inline void max2x2_sse_4(const float *r0, const float *r1,
@@ -333,35 +332,36 @@ CK_AVX2 static inline void max2x2_sse_4(const float *r0, const float *r1,
     _mm_storeu_si128((__m128i *)(ir + ox), idx);
 }
 
+typedef void (*ck_max_block_fn)(const float *r0, const float *r1, int ox,
+                                int base, int w, float *yr, int32_t *ir);
+
+// Every output row in whole blocks of bw windows; a last partial block is
+// moved back to end at ow (recomputing a few outputs identically). Needs
+// ow >= bw.
+CK_AVX2 static inline __attribute__((always_inline)) void max_rows_blocked(
+    const ck_pool2d_params *p, const float *x, float *y, int32_t *ind,
+    int bw, ck_max_block_fn block) {
+    const int w = p->w, ow = p->out_w;
+    for (int oy = 0; oy < p->out_h; oy++) {
+        const float *r0 = x + (size_t)(2 * oy) * w, *r1 = r0 + w;
+        float *yr = y + (size_t)oy * ow;
+        int32_t *ir = ind + (size_t)oy * ow;
+        int ox = 0;
+        for (; ox + bw <= ow; ox += bw) block(r0, r1, ox, 2 * oy * w, w, yr, ir);
+        if (ox < ow) block(r0, r1, ow - bw, 2 * oy * w, w, yr, ir);
+    }
+}
+#endif
+
 CK_AVX2 static void max_plane_avx2(const ck_pool2d_params *p, const float *x,
                                    float *y, int32_t *ind) {
 #if defined(__x86_64__) || defined(__i386__)
-    const int w = p->w, ow = p->out_w;
-    if (is_2x2s2(p) && ow >= 8) {
-        // Whole blocks of 8 outputs; a last partial block is moved back to
-        // end at ow (recomputing a few outputs identically).
-        for (int oy = 0; oy < p->out_h; oy++) {
-            const float *r0 = x + (size_t)(2 * oy) * w, *r1 = r0 + w;
-            float *yr = y + (size_t)oy * ow;
-            int32_t *ir = ind + (size_t)oy * ow;
-            int ox = 0;
-            for (; ox + 8 <= ow; ox += 8)
-                max2x2_avx2_8(r0, r1, ox, 2 * oy * w, w, yr, ir);
-            if (ox < ow) max2x2_avx2_8(r0, r1, ow - 8, 2 * oy * w, w, yr, ir);
-        }
+    if (is_2x2s2(p) && p->out_w >= 8) {
+        max_rows_blocked(p, x, y, ind, 8, max2x2_avx2_8);
         return;
     }
-    if (is_2x2s2(p) && ow >= 4) {
-        // The same with blocks of 4 (the moved-back last one overlaps).
-        for (int oy = 0; oy < p->out_h; oy++) {
-            const float *r0 = x + (size_t)(2 * oy) * w, *r1 = r0 + w;
-            float *yr = y + (size_t)oy * ow;
-            int32_t *ir = ind + (size_t)oy * ow;
-            int ox = 0;
-            for (; ox + 4 <= ow; ox += 4)
-                max2x2_sse_4(r0, r1, ox, 2 * oy * w, w, yr, ir);
-            if (ox < ow) max2x2_sse_4(r0, r1, ow - 4, 2 * oy * w, w, yr, ir);
-        }
+    if (is_2x2s2(p) && p->out_w >= 4) {
+        max_rows_blocked(p, x, y, ind, 4, max2x2_sse_4);
         return;
     }
 #endif

@@ -107,6 +107,30 @@ final class PoolKernelTests: XCTestCase {
         }
     }
 
+    /// One 2 x w plane with NaN at the given pixels: each NaN's window
+    /// outputs NaN with the NaN's index; the rest match the reference.
+    private func checkNaNWindows(
+        w: Int, nans: [(pixel: Int, window: Int)], file: StaticString = #filePath, line: UInt = #line
+    ) {
+        var p = params(n: 1, c: 1, h: 2, w: w, kernel: (2, 2), stride: (2, 2))
+        XCTAssertEqual(ck_pool2d_check(&p, "max_pool2d", nil, 0), 0, file: file, line: line)
+        var x = (0..<2 * w).map { Float($0 % 7) }
+        for n in nans { x[n.pixel] = .nan }
+        let ow = w / 2
+        var y = [Float](repeating: 0, count: ow), ind = [Int32](repeating: 0, count: ow)
+        ck_max_pool2d_forward_f32(&p, x, &y, &ind)
+        var yRef = y, indRef = ind
+        ck_max_pool2d_forward_f32_ref(&p, x, &yRef, &indRef)
+        XCTAssertEqual(ind, indRef, file: file, line: line)
+        for n in nans {
+            XCTAssertTrue(y[n.window].isNaN, file: file, line: line)
+            XCTAssertEqual(Int(ind[n.window]), n.pixel, file: file, line: line)
+        }
+        for i in 0..<ow where !nans.contains(where: { $0.window == i }) {
+            XCTAssertEqual(y[i], yRef[i], file: file, line: line)
+        }
+    }
+
     func testRowsOfFourOrMoreUseVectorBlocks() {
         // 2x2 stride 2 rows of at least 8 outputs take blocks of 8 (AVX2),
         // rows of 4-7 blocks of 4: whole blocks, a moved-back last block
@@ -120,36 +144,10 @@ final class PoolKernelTests: XCTestCase {
             checkAllPasses(p, x: (0..<count).map { _ in Float(rng.int(0...2)) }, rng: &rng)
             checkAllPasses(p, x: rng.floats(count), rng: &rng)
         }
-        // NaN wins inside a vector block too, with its own index.
-        var p = params(n: 1, c: 1, h: 2, w: 20, kernel: (2, 2), stride: (2, 2))
-        XCTAssertEqual(ck_pool2d_check(&p, "max_pool2d", nil, 0), 0)
-        var x = (0..<40).map { Float($0 % 7) }
-        x[3] = .nan  // window 1, top right
-        x[20 + 12] = .nan  // window 6, bottom left
-        var y = [Float](repeating: 0, count: 10)
-        var ind = [Int32](repeating: 0, count: 10)
-        ck_max_pool2d_forward_f32(&p, x, &y, &ind)
-        var yRef = y, indRef = ind
-        ck_max_pool2d_forward_f32_ref(&p, x, &yRef, &indRef)
-        XCTAssertEqual(ind, indRef)
-        XCTAssertTrue(y[1].isNaN && y[6].isNaN)
-        XCTAssertEqual(ind[1], 3)
-        XCTAssertEqual(ind[6], 32)
-        for i in [0, 2, 3, 4, 5, 7, 8, 9] { XCTAssertEqual(y[i], yRef[i]) }
-        // And in a block of 4 (ow 5).
-        var q = params(n: 1, c: 1, h: 2, w: 10, kernel: (2, 2), stride: (2, 2))
-        XCTAssertEqual(ck_pool2d_check(&q, "max_pool2d", nil, 0), 0)
-        var x5 = (0..<20).map { Float($0 % 5) }
-        x5[10 + 5] = .nan  // window 2, bottom right
-        var y5 = [Float](repeating: 0, count: 5)
-        var ind5 = [Int32](repeating: 0, count: 5)
-        ck_max_pool2d_forward_f32(&q, x5, &y5, &ind5)
-        var y5Ref = y5, ind5Ref = ind5
-        ck_max_pool2d_forward_f32_ref(&q, x5, &y5Ref, &ind5Ref)
-        XCTAssertEqual(ind5, ind5Ref)
-        XCTAssertTrue(y5[2].isNaN)
-        XCTAssertEqual(ind5[2], 15)
-        for i in [0, 1, 3, 4] { XCTAssertEqual(y5[i], y5Ref[i]) }
+        // NaN wins inside a vector block too, with its own index: blocks
+        // of 8 (ow 10) and of 4 (ow 5).
+        checkNaNWindows(w: 20, nans: [(3, 1), (20 + 12, 6)])
+        checkNaNWindows(w: 10, nans: [(10 + 5, 2)])
     }
 
     func testBaselineISAVariantMatchesReference() {
