@@ -5,8 +5,8 @@
 // zero-padded input (stride 1), or every other one (stride 2). So the GEMM's
 // B panels (nr output positions x kc taps) are packed straight from a padded
 // copy of the input, a few vector copies (or even-column shuffles) per tap,
-// and the im2col matrix is never written or read back. The
-// weights are packed once per call and shared by all threads; each task (a
+// and the im2col matrix is never written or read back. The weights are
+// packed once per call and shared by all threads; each task (a
 // block of small images, or a band of rows of one large image) packs its own
 // B panels while they are hot in L1 and runs every A panel over them.
 //
@@ -254,9 +254,9 @@ static void shift_task(const shift_plan *pl, const float *in, long t,
     // C rows a multiple of 1 KiB apart would share cache sets: skew them.
     const int ldc = panels * nr + ((panels * nr) % 256 == 0 ? nr : 0);
 
-    // The padded input rows this task reads, plus nr floats of slack for
-    // the whole-block copies of pack_panel (zeroed: never read as values
-    // that matter, but kept finite).
+    // The padded input rows this task reads, plus nr * sw floats of slack
+    // for the whole-block copies of pack_panel (zeroed: never read as
+    // values that matter, but kept finite).
     size_t xsize = (size_t)nimg * pl->img_p;
     const size_t slack = (size_t)nr * pl->sw;
     float *x = ck_ws_floats(CK_WS_COLS, xsize + slack);

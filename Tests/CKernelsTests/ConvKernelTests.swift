@@ -281,7 +281,7 @@ final class ConvKernelTests: XCTestCase {
         // blocks of small images with a short last block, panels crossing
         // rows and images (widths 1, 3, 11, 17), dilation, asymmetric
         // kernels and padding, padding above the kernel's reach (data
-        // gradient falls back to col2im), many channels of 1x1 outputs
+        // gradient by scatter), many channels of 1x1 outputs
         // (blocks bounded by buffer size), large weight gradients split by
         // rows of taps, and the baseline x86-64 ISA.
         var rng = ConvKernelRNG(seed: 17)
