@@ -366,14 +366,20 @@ static void shift_setup(shift_plan *pl, const float *a) {
     pl->off = off;
 }
 
+// Threads for a call of fmas multiply-adds split into units independent
+// pieces: one for small calls, never more than the pieces.
+static int shift_threads(double fmas, long units) {
+    int nt = fmas < SHIFT_SERIAL_FMAS ? 1 : ck_team_threads();
+    return nt > units ? (int)units : nt;
+}
+
 // Runs the plan: out = A x lowered(in) (+ bias).
 static void shift_run(shift_plan *pl, const float *a, const float *in,
                       float *out) {
     shift_setup(pl, a);
     const int per_img = pl->oh * pl->ow;
     double fmas = (double)pl->n * per_img * pl->m * pl->kdim;
-    int nt = fmas < SHIFT_SERIAL_FMAS ? 1 : ck_team_threads();
-    if (nt > pl->tasks) nt = (int)pl->tasks;
+    int nt = shift_threads(fmas, pl->tasks);
     (void)nt;  // unused without OpenMP
     const shift_plan *cp = pl;
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
@@ -481,8 +487,6 @@ void ck_conv_shift_backward_data(const ck_conv_geom *cg, const float *dy,
 #define TILE_PAD 8
 
 #if defined(__x86_64__) || defined(__i386__)
-
-
 // xp[off[r] + e] += tile row r [e] for every tap r and e < 16, a (c, ky)
 // row of kw taps at a time: the taps of a row overlap (shifted by dw), so
 // they are summed in registers over the row's window (16 + (kw-1)*dw <= 24
@@ -542,8 +546,8 @@ static void raise_task(const shift_plan *pl, const float *dy, long t,
                        int kb, float *dx) {
     const ck_gemm_arch *ar = pl->ar;
     const int mr = ar->mr, nr = ar->nr;
-    const int i0 = (int)t * pl->nb;
-    const int nimg = pl->n - i0 < pl->nb ? pl->n - i0 : pl->nb;
+    int i0, nimg, oy0, oy1;  // whole images: rows [0, oh)
+    task_span(pl, t, &i0, &nimg, &oy0, &oy1);
     const int wp = pl->wp, m = pl->m;
     const int per_img = pl->oh * wp;  // positions of one image
     const int panels = ck_ceil_div(per_img, nr);
@@ -631,8 +635,7 @@ void ck_conv_shift_raise(const ck_conv_geom *cg, const float *dy,
     pl.ap = ap;
 
     double fmas = (double)pl.n * pl.oh * pl.ow * pl.m * pl.kdim;
-    int nt = fmas < SHIFT_SERIAL_FMAS ? 1 : ck_team_threads();
-    if (nt > pl.tasks) nt = (int)pl.tasks;
+    int nt = shift_threads(fmas, pl.tasks);
     (void)nt;  // unused without OpenMP
     const shift_plan *cp = &pl;
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
@@ -829,8 +832,7 @@ void ck_conv_shift_weight_grad(const ck_conv_geom *cg, const float *x,
     const long units = by_rows ? row_blocks : chunks;
     float *part = ck_ws_floats(CK_WS_PARTIAL, chunks * wsize);
     double fmas = (double)pl.n * pl.oh * pl.ow * m * kdim;
-    int nt = fmas < SHIFT_SERIAL_FMAS ? 1 : ck_team_threads();
-    if (nt > units) nt = (int)units;
+    int nt = shift_threads(fmas, units);
     (void)nt;  // unused without OpenMP
     const shift_plan *cp = &pl;
 #pragma omp parallel num_threads(nt) if (nt > 1)

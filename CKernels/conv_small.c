@@ -149,25 +149,16 @@ CK_AVX2 static void weight_avx2(int m, int n, int k, const float *dy,
     small_weight(m, n, k, dy, ldd, cols, ldc, accumulate, dw);
 }
 
-// The ISA the GEMM uses (ck_force_isa("generic") turns AVX2 off here too).
-static int use_avx2(void) {
-#if defined(__x86_64__) || defined(__i386__)
-    return strcmp(ck_isa_name(), "generic") != 0;
-#else
-    return 0;
-#endif
-}
-
 void ck_small_k_forward(int m, int n, int k, const float *w,
                         const float *cols, size_t ldc, const float *bias,
                         float *y, size_t ldy) {
-    (use_avx2() ? forward_avx2 : forward_base)(m, n, k, w, cols, ldc, bias, y,
+    (ck_use_avx2() ? forward_avx2 : forward_base)(m, n, k, w, cols, ldc, bias, y,
                                               ldy);
 }
 
 void ck_small_k_weight(int m, int n, int k, const float *dy, size_t ldd,
                        const float *cols, size_t ldc, int accumulate,
                        float *dw) {
-    (use_avx2() ? weight_avx2 : weight_base)(m, n, k, dy, ldd, cols, ldc,
+    (ck_use_avx2() ? weight_avx2 : weight_base)(m, n, k, dy, ldd, cols, ldc,
                                             accumulate, dw);
 }

@@ -384,21 +384,12 @@ CK_AVX2 static void avg_back_plane_avx2(const ck_pool2d_params *p,
     avg_back_plane(p, g, d);
 }
 
-// The ISA the GEMM uses (ck_force_isa("generic") turns AVX2 off here too).
-static int use_avx2(void) {
-#if defined(__x86_64__) || defined(__i386__)
-    return strcmp(ck_isa_name(), "generic") != 0;
-#else
-    return 0;
-#endif
-}
-
 void ck_max_pool2d_forward_f32(const ck_pool2d_params *p, const float *x,
                                float *y, int32_t *indices) {
     long planes = (long)p->n * p->c;
     size_t in_plane = (size_t)p->h * p->w;
     size_t out_plane = (size_t)p->out_h * p->out_w;
-    int avx2 = use_avx2();
+    int avx2 = ck_use_avx2();
     int nt = pool_threads(p);
     (void)nt;  // unused without OpenMP
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
@@ -431,7 +422,7 @@ void ck_avg_pool2d_forward_f32(const ck_pool2d_params *p, const float *x,
     long planes = (long)p->n * p->c;
     size_t in_plane = (size_t)p->h * p->w;
     size_t out_plane = (size_t)p->out_h * p->out_w;
-    int avx2 = use_avx2();
+    int avx2 = ck_use_avx2();
     int nt = pool_threads(p);
     (void)nt;  // unused without OpenMP
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
@@ -445,7 +436,7 @@ void ck_avg_pool2d_backward_f32(const ck_pool2d_params *p, const float *dy,
     long planes = (long)p->n * p->c;
     size_t in_plane = (size_t)p->h * p->w;
     size_t out_plane = (size_t)p->out_h * p->out_w;
-    int avx2 = use_avx2();
+    int avx2 = ck_use_avx2();
     int nt = pool_threads(p);
     (void)nt;  // unused without OpenMP
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)

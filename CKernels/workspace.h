@@ -41,6 +41,17 @@ float *ck_ws_floats(int slot, size_t count);
 // Frees the calling thread's buffers (they are also freed at thread exit).
 void ck_ws_release(void);
 
+// Whether the kernels with an AVX2 variant take it: they follow the ISA
+// the GEMM uses (AVX2 or AVX-512), so ck_force_isa("generic") turns AVX2
+// off for them too.
+static inline int ck_use_avx2(void) {
+#if defined(__x86_64__) || defined(__i386__)
+    return strcmp(ck_isa_name(), "generic") != 0;
+#else
+    return 0;
+#endif
+}
+
 // Threads a kernel may fork here: 1 inside an active parallel region (the
 // caller already owns the cores), else ck_get_num_threads().
 static inline int ck_team_threads(void) {
