@@ -260,6 +260,10 @@ static void forward_pair(const ck_shape *s, const ck_pass *a, int i, int grp,
 
 void ck_conv_lower_gemm(const ck_conv_geom *cg, const float *img,
                         const float *w, const float *bias, float *out) {
+    if (ck_conv_wino_applies(cg)) {
+        ck_conv_wino_forward(cg, img, w, bias, out);
+        return;
+    }
     if (ck_conv_shift_applies(cg)) {
         ck_conv_shift_forward(cg, img, w, bias, out);
         return;
@@ -329,6 +333,10 @@ static void raise_pair(const ck_shape *s, const ck_pass *a, int i, int grp,
 
 void ck_conv_gemm_raise(const ck_conv_geom *cg, const float *col,
                         const float *w, const float *bias, float *img) {
+    if (ck_conv_wino_data_applies(cg)) {
+        ck_conv_wino_backward_data(cg, col, w, bias, img);
+        return;
+    }
     if (ck_conv_shift_data_applies(cg)) {
         ck_conv_shift_backward_data(cg, col, w, bias, img);
         return;
@@ -573,4 +581,20 @@ void ck_conv2d_backward_weight_f32(const ck_conv2d_params *p, const float *x,
 void ck_conv2d_backward_bias_f32(const ck_conv2d_params *p, const float *dy,
                                  float *db) {
     ck_channel_sum(p->n, p->k, (size_t)p->out_h * p->out_w, dy, db);
+}
+
+const char *ck_conv2d_algorithm(const ck_conv2d_params *p, int pass) {
+    ck_conv_geom cg = conv2d_geom(p);
+    if (pass == 0) {
+        if (ck_conv_wino_applies(&cg)) return "winograd";
+        if (ck_conv_shift_applies(&cg)) return "shifted-window";
+    } else if (pass == 1) {
+        if (ck_conv_wino_data_applies(&cg)) return "winograd";
+        if (ck_conv_shift_data_applies(&cg) ||
+            ck_conv_shift_raise_applies(&cg))
+            return "shifted-window";
+    } else if (ck_conv_shift_weight_applies(&cg)) {
+        return "shifted-window";
+    }
+    return "gemm";
 }

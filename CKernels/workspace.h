@@ -176,6 +176,19 @@ void ck_conv_shift_raise(const ck_conv_geom *cg, const float *col,
 int ck_conv_shift_weight_applies(const ck_conv_geom *cg);
 void ck_conv_shift_weight_grad(const ck_conv_geom *cg, const float *img,
                                const float *col, float *dw);
+// 3x3 stride-1 convs by Winograd's F(4x4, 3x3) (conv_winograd.c): a
+// quarter of the multiplies, on the GEMM micro-kernel. The _applies checks
+// say whether a geometry is supported (groups 1, no dilation, 16 to 512
+// channels on the input side; the data gradient also needs padding <= 2).
+int ck_conv_wino_applies(const ck_conv_geom *cg);
+// out = W x im2col(img) (+ bias[co]), as ck_conv_lower_gemm.
+void ck_conv_wino_forward(const ck_conv_geom *cg, const float *img,
+                          const float *w, const float *bias, float *out);
+int ck_conv_wino_data_applies(const ck_conv_geom *cg);
+// img = col2im(W^T x col) (+ bias[ci]), as ck_conv_gemm_raise.
+void ck_conv_wino_backward_data(const ck_conv_geom *cg, const float *col,
+                                const float *w, const float *bias,
+                                float *img);
 // GEMM inner sizes up to this go to the direct kernels of conv_small.c.
 #define CK_SMALL_K 16
 // y[o][p] = bias[o] (0 if NULL) + sum_r w[o][r] * cols[r][p] for o < m,

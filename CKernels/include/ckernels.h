@@ -34,6 +34,13 @@ const char *ck_isa_name(void);
 /// Forces an instruction set ("avx512", "avx2", "generic") for testing;
 /// returns 0 on success, -1 if the CPU lacks it or the name is unknown.
 int ck_force_isa(const char *name);
+/// Whether 3x3 stride-1 convs (forward and input gradient) may use
+/// Winograd's F(4x4, 3x3): a quarter of the multiplies, with rounding errors
+/// several times those of a direct sum (about 1e-5 of the output's scale
+/// instead of 1e-6). On by default; off makes every conv a direct sum, as
+/// PyTorch computes it on CPU. Set it between kernel calls, not during one.
+void ck_set_winograd(int enabled);
+int ck_get_winograd(void);
 /// Measures peak FP32 GFLOP/s of the current ISA with an FMA loop on the
 /// given number of threads (takes about a quarter of a second).
 double ck_measure_peak_gflops(int threads);
@@ -64,6 +71,11 @@ typedef struct {
 } ck_conv2d_params;
 
 int ck_conv2d_check(ck_conv2d_params *p, char *err, size_t err_len);
+/// The algorithm a pass (0 forward, 1 input gradient, 2 weight gradient)
+/// of a checked conv2d runs with the current settings: "winograd",
+/// "shifted-window" (implicit GEMM) or "gemm" (im2col or direct kernels).
+const char *ck_conv2d_algorithm(const ck_conv2d_params *p, int pass);
+
 void ck_conv2d_forward_f32(const ck_conv2d_params *p, const float *x,
                            const float *w, const float *bias, float *y);
 /// dx = gradient wrt input (overwritten).

@@ -288,7 +288,7 @@ final class ConvKernelTests: XCTestCase {
         let cases = [
             params(n: 2, c: 5, h: 40, w: 37, k: 7, kernel: (3, 3), pad: (1, 1)),
             params(n: 1, c: 3, h: 70, w: 9, k: 13, kernel: (3, 2), pad: (1, 0)),
-            params(n: 41, c: 32, h: 13, w: 13, k: 20, kernel: (3, 3)),
+            params(n: 41, c: 32, h: 13, w: 13, k: 12, kernel: (3, 3)),
             params(n: 29, c: 6, h: 3, w: 1, k: 5, kernel: (3, 1), pad: (1, 0)),
             params(n: 7, c: 4, h: 9, w: 17, k: 9, kernel: (3, 3), pad: (2, 2), dil: (2, 2)),
             params(n: 5, c: 3, h: 8, w: 5, k: 4, kernel: (2, 4), pad: (0, 3)),
@@ -306,6 +306,45 @@ final class ConvKernelTests: XCTestCase {
             params(n: 2, c: 120, h: 9, w: 8, k: 140, kernel: (3, 3), stride: (2, 2)),
         ]
         checkCases(cases, alsoGeneric: [0, 2, 4, 8, 10], rng: &rng)
+    }
+
+    func testWinogradPath() {
+        // conv_winograd.c, F(4x4, 3x3): partial tiles on the right and
+        // bottom (22x27 and 11x11 outputs), padding 0, 1 and 2 (the data
+        // gradient pads by 2 - padding), tasks that split one image into
+        // bands and tasks that span several images, 96 to 80 channels, and
+        // the baseline x86-64 ISA. Each case must take the Winograd path
+        // for the passes named.
+        var rng = ConvKernelRNG(seed: 43)
+        let cases: [(ck_conv2d_params, forward: Bool, data: Bool)] = [
+            (params(n: 5, c: 19, h: 22, w: 27, k: 17, kernel: (3, 3), pad: (1, 1)), true, true),
+            (params(n: 40, c: 16, h: 13, w: 13, k: 24, kernel: (3, 3)), true, false),
+            (params(n: 2, c: 24, h: 34, w: 30, k: 16, kernel: (3, 3), pad: (2, 2)), true, true),
+            (params(n: 1, c: 16, h: 130, w: 66, k: 16, kernel: (3, 3), pad: (1, 1)), true, true),
+            (params(n: 3, c: 96, h: 20, w: 20, k: 80, kernel: (3, 3), pad: (1, 1)), true, true),
+            (params(n: 4, c: 20, h: 19, w: 23, k: 18, kernel: (3, 3), pad: (0, 1)), true, true),
+        ]
+        for (params, forward, data) in cases {
+            var p = params
+            XCTAssertEqual(ck_conv2d_check(&p, nil, 0), 0)
+            XCTAssertEqual(String(cString: ck_conv2d_algorithm(&p, 0)) == "winograd", forward, "\(p)")
+            XCTAssertEqual(String(cString: ck_conv2d_algorithm(&p, 1)) == "winograd", data, "\(p)")
+        }
+        checkCases(cases.map(\.0), alsoGeneric: [0, 1, 4], rng: &rng)
+    }
+
+    func testWinogradCanBeSwitchedOff() {
+        // Off, the same conv is a direct sum (and still matches the
+        // reference); back on, Winograd again.
+        var p = params(n: 4, c: 32, h: 24, w: 24, k: 32, kernel: (3, 3), pad: (1, 1))
+        XCTAssertEqual(ck_conv2d_check(&p, nil, 0), 0)
+        XCTAssertEqual(String(cString: ck_conv2d_algorithm(&p, 0)), "winograd")
+        ck_set_winograd(0)
+        defer { ck_set_winograd(1) }
+        XCTAssertEqual(String(cString: ck_conv2d_algorithm(&p, 0)), "shifted-window")
+        XCTAssertEqual(String(cString: ck_conv2d_algorithm(&p, 1)), "shifted-window")
+        var rng = ConvKernelRNG(seed: 44)
+        checkAllPasses(p, bias: true, rng: &rng)
     }
 
     func testForwardKnownValues() {

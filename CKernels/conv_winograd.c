@@ -1,0 +1,567 @@
+// 3x3 stride-1 convolution by Winograd's minimal filtering, F(4x4, 3x3).
+//
+// Each 4x4 block of outputs ("tile") is computed from the 6x6 block of input
+// under it: Y = A^T [ U (.) V ] A, with V = B^T d B the transformed input
+// tile and U = G g G^T the transformed 3x3 filter (Lavin and Gray, "Fast
+// Algorithms for Convolutional Neural Networks", 2016). Summed over input
+// channels, the 36 elementwise products become 36 independent GEMMs,
+//     M[xi] (co x tiles) = U[xi] (co x ci) x V[xi] (ci x tiles),
+// which run on the GEMM's packed micro-kernel: 36 multiplies per 16 outputs
+// instead of 144, a quarter of the direct method's.
+//
+// A task is a run of tile rows (several small images, or a band of a large
+// one). It copies its input rows zero-padded, transforms eight tiles at a
+// time straight into the GEMM's B-panel layout, runs the 36 products while
+// V is in L2, and transforms M back into the output. The filters are
+// transformed and packed once per call and shared by the threads.
+//
+// Every output element comes from one tile, one product per xi over all
+// input channels in one k block, and one output transform: results do not
+// depend on how tiles are split into tasks, so they are bitwise identical at
+// any thread count.
+#include <string.h>
+
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
+#include "gemm_internal.h"
+#include "workspace.h"
+
+#define WA 6    // input tile side
+#define WM 4    // output tile side
+#define WXI 36  // transformed elements per tile
+
+// Floats of V and M a task may hold (V and M together stay in a 1 MiB L2
+// with room for the filters streaming past).
+#ifndef WINO_TASK_FLOATS
+#define WINO_TASK_FLOATS (1L << 17)
+#endif
+// Fewest tiles per task: below this the products' panels are too thin.
+#define WINO_MIN_TILES 32
+// Tasks a call is split into at least, so two threads share evenly.
+#define WINO_MIN_TASKS 8
+// Fewest tiles in a call.
+#define WINO_MIN_CALL_TILES 64
+// Least share of a call's tile outputs that lie in the image (an 11x11
+// output fills 84% of its 12x12 tiles, 13x13 only 66% of 16x16).
+#define WINO_MIN_FILL 0.75
+// Multiply-adds (of the direct method) below which a call stays serial.
+#define WINO_SERIAL_FMAS (1L << 16)
+// Largest input channel count: one k block, the B panel (ci x nr floats)
+// stays in L1.
+#define WINO_MAX_CI 512
+
+typedef float v8 __attribute__((vector_size(32), aligned(32)));
+typedef float v8u __attribute__((vector_size(32), aligned(4)));
+typedef float v4u __attribute__((vector_size(16), aligned(4)));
+typedef float v2u __attribute__((vector_size(8), aligned(4)));
+
+// One call: out[n, co, oh, ow] = 3x3 conv of in[n, ci, ih, iw], stride 1,
+// padding (ph, pw), with the filters U (already transformed and packed).
+typedef struct {
+    const ck_gemm_arch *ar;
+    int n, ci, co;
+    int ih, iw, oh, ow, ph, pw;
+    int th, tw;          // tiles per image, down and across
+    int rows;            // tile rows per task
+    long tasks;
+    int wp;              // padded row width (tw * 4 + 2)
+    size_t cs;           // channel stride of the padded task buffer
+    size_t ustride;      // packed U: element xi at u + xi * ustride
+    const float *u;
+    const float *bias;
+} wino_plan;
+
+// ---------------------------------------------------------------------------
+// The three transforms, on vectors of eight tiles (or eight filters).
+// ---------------------------------------------------------------------------
+
+// o = B^T d for one line of six input values.
+static inline __attribute__((always_inline)) void bt6(const v8 *d, v8 *o,
+                                                      int step) {
+    const v8 d0 = d[0], d1 = d[step], d2 = d[2 * step], d3 = d[3 * step],
+             d4 = d[4 * step], d5 = d[5 * step];
+    const v8 t1 = d4 - 4.0f * d2, t2 = d3 - 4.0f * d1;
+    const v8 t3 = d4 - d2, t4 = 2.0f * (d3 - d1);
+    o[0] = 4.0f * d0 - 5.0f * d2 + d4;
+    o[step] = t1 + t2;
+    o[2 * step] = t1 - t2;
+    o[3 * step] = t3 + t4;
+    o[4 * step] = t3 - t4;
+    o[5 * step] = 4.0f * d1 - 5.0f * d3 + d5;
+}
+
+// o = A^T m for one line of six products.
+static inline __attribute__((always_inline)) void at6(const v8 *m, v8 *o,
+                                                      int step) {
+    const v8 a = m[step] + m[2 * step], b = m[step] - m[2 * step];
+    const v8 c = m[3 * step] + m[4 * step], d = m[3 * step] - m[4 * step];
+    o[0] = m[0] + a + c;
+    o[step] = b + 2.0f * d;
+    o[2 * step] = a + 4.0f * c;
+    o[3 * step] = b + 8.0f * d + m[5 * step];
+}
+
+// The eight rows r[0..7] (one per tile) transposed: o[j] holds element j of
+// every row, for j < 6.
+static inline __attribute__((always_inline)) void transpose8x6(const v8 *r,
+                                                               v8 *o) {
+#define LO(a, b) __builtin_shufflevector(a, b, 0, 8, 1, 9, 4, 12, 5, 13)
+#define HI(a, b) __builtin_shufflevector(a, b, 2, 10, 3, 11, 6, 14, 7, 15)
+#define PLO(a, b) __builtin_shufflevector(a, b, 0, 1, 8, 9, 4, 5, 12, 13)
+#define PHI(a, b) __builtin_shufflevector(a, b, 2, 3, 10, 11, 6, 7, 14, 15)
+#define QLO(a, b) __builtin_shufflevector(a, b, 0, 1, 2, 3, 8, 9, 10, 11)
+#define QHI(a, b) __builtin_shufflevector(a, b, 4, 5, 6, 7, 12, 13, 14, 15)
+    const v8 t0 = LO(r[0], r[1]), t1 = HI(r[0], r[1]);
+    const v8 t2 = LO(r[2], r[3]), t3 = HI(r[2], r[3]);
+    const v8 t4 = LO(r[4], r[5]), t5 = HI(r[4], r[5]);
+    const v8 t6 = LO(r[6], r[7]), t7 = HI(r[6], r[7]);
+    const v8 s0 = PLO(t0, t2), s1 = PHI(t0, t2), s2 = PLO(t1, t3);
+    const v8 s3 = PHI(t1, t3), s4 = PLO(t4, t6), s5 = PHI(t4, t6);
+    const v8 s6 = PLO(t5, t7), s7 = PHI(t5, t7);
+    o[0] = QLO(s0, s4);
+    o[1] = QLO(s1, s5);
+    o[2] = QLO(s2, s6);
+    o[3] = QLO(s3, s7);
+    o[4] = QHI(s0, s4);
+    o[5] = QHI(s1, s5);
+}
+
+// Input tiles at x + off[l] (rows wp apart, l < 8) to V: element xi of
+// tile l at v[xi * vstride + l].
+static inline __attribute__((always_inline)) void input_tiles(
+    const float *x, const int *off, int wp, float *v, size_t vstride) {
+    v8 d[WXI], e[WXI];
+    for (int i = 0; i < WA; i++) {
+        v8 r[8];
+        for (int l = 0; l < 8; l++)
+            r[l] = *(const v8u *)(x + off[l] + (size_t)i * wp);
+        transpose8x6(r, d + i * WA);
+    }
+    for (int i = 0; i < WA; i++) bt6(d + i * WA, e + i * WA, 1);
+    for (int j = 0; j < WA; j++) bt6(e + j, d + j, WA);
+    for (int xi = 0; xi < WXI; xi++) *(v8 *)(v + xi * vstride) = d[xi];
+}
+
+// Products of eight tiles (element xi at m[xi * mstride]) to their 4x4
+// output blocks (+ bias): q[r][l % 4] holds row r of tile l in its low
+// (l < 4) or high half.
+static inline __attribute__((always_inline)) void output_rows(
+    const float *m, size_t mstride, float bias, v8 q[WM][4]) {
+    v8 p[WXI], s[WA * WM], y[WM * WM];
+    for (int xi = 0; xi < WXI; xi++) p[xi] = *(const v8 *)(m + xi * mstride);
+    for (int i = 0; i < WA; i++) at6(p + i * WA, s + i * WM, 1);
+    for (int j = 0; j < WM; j++) at6(s + j, y + j, WM);
+    for (int r = 0; r < WM; r++) {
+        const v8 y0 = y[r * WM] + bias, y1 = y[r * WM + 1] + bias;
+        const v8 y2 = y[r * WM + 2] + bias, y3 = y[r * WM + 3] + bias;
+        const v8 u0 = LO(y0, y1), u1 = HI(y0, y1);
+        const v8 u2 = LO(y2, y3), u3 = HI(y2, y3);
+        q[r][0] = PLO(u0, u2);
+        q[r][1] = PHI(u0, u2);
+        q[r][2] = PLO(u1, u3);
+        q[r][3] = PHI(u1, u3);
+    }
+}
+#undef LO
+#undef HI
+#undef PLO
+#undef PHI
+#undef QLO
+#undef QHI
+
+// Row r of tile l from output_rows.
+static inline __attribute__((always_inline)) v4u tile_row(v8 q[WM][4], int r,
+                                                          int l) {
+    const v8 ql = q[r][l & 3];
+    return l < 4 ? __builtin_shufflevector(ql, ql, 0, 1, 2, 3)
+                 : __builtin_shufflevector(ql, ql, 4, 5, 6, 7);
+}
+
+// Filters g[k][c] (3x3, element (ky, kx) at g + ky*sy + kx*sx) of eight
+// consecutive c to U = G g G^T: element xi of filter l at u[xi * ustr + l].
+static inline __attribute__((always_inline)) void filter_transform(
+    const v8 *g, v8 *u) {
+    // t = G g (6x3), then u = t G^T (6x6); G's rows: (1/4, 0, 0),
+    // -(1/6)(1, 1, 1), -(1/6)(1, -1, 1), (1/24, 1/12, 1/6),
+    // (1/24, -1/12, 1/6), (0, 0, 1).
+    v8 t[WA * 3];
+    for (int j = 0; j < 3; j++) {
+        const v8 g0 = g[j], g1 = g[3 + j], g2 = g[6 + j];
+        const v8 a = (g0 + g2) * (-1.0f / 6), b = g1 * (-1.0f / 6);
+        const v8 c = g0 * (1.0f / 24) + g2 * (1.0f / 6), d = g1 * (1.0f / 12);
+        t[0 * 3 + j] = g0 * 0.25f;
+        t[1 * 3 + j] = a + b;
+        t[2 * 3 + j] = a - b;
+        t[3 * 3 + j] = c + d;
+        t[4 * 3 + j] = c - d;
+        t[5 * 3 + j] = g2;
+    }
+    for (int i = 0; i < WA; i++) {
+        const v8 g0 = t[i * 3], g1 = t[i * 3 + 1], g2 = t[i * 3 + 2];
+        const v8 a = (g0 + g2) * (-1.0f / 6), b = g1 * (-1.0f / 6);
+        const v8 c = g0 * (1.0f / 24) + g2 * (1.0f / 6), d = g1 * (1.0f / 12);
+        u[i * WA + 0] = g0 * 0.25f;
+        u[i * WA + 1] = a + b;
+        u[i * WA + 2] = a - b;
+        u[i * WA + 3] = c + d;
+        u[i * WA + 4] = c - d;
+        u[i * WA + 5] = g2;
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Tasks
+// ---------------------------------------------------------------------------
+
+static void task_tiles(const wino_plan *pl, long t, long *r0, long *r1) {
+    const long total = (long)pl->n * pl->th;
+    *r0 = t * pl->rows;
+    *r1 = *r0 + pl->rows < total ? *r0 + pl->rows : total;
+}
+
+// Copies the input rows under tile rows [ty0, ty1) of image img, all
+// channels, zero-padded, to x (channel stride pl->cs, rows pl->wp).
+static void pad_rows(const wino_plan *pl, const float *in, int img, int ty0,
+                     int ty1, float *x) {
+    const size_t plane = (size_t)pl->ih * pl->iw;
+    const int rows = (ty1 - ty0) * WM + 2;
+    const int iy0 = ty0 * WM - pl->ph;
+    for (int c = 0; c < pl->ci; c++) {
+        const float *src = in + ((size_t)img * pl->ci + c) * plane;
+        float *dst = x + c * pl->cs;
+        for (int yy = 0; yy < rows; yy++) {
+            float *d = dst + (size_t)yy * pl->wp;
+            const int iy = iy0 + yy;
+            if (iy < 0 || iy >= pl->ih) {
+                memset(d, 0, sizeof(float) * pl->wp);
+                continue;
+            }
+            for (int e = 0; e < pl->pw; e++) d[e] = 0.0f;
+            ck_copy_floats(d + pl->pw, src + (size_t)iy * pl->iw, pl->iw);
+            for (int e = pl->pw + pl->iw; e < pl->wp; e++) d[e] = 0.0f;
+        }
+    }
+}
+
+typedef void (*wino_in_fn)(const float *x, const int *off, int wp, float *v,
+                           size_t vstride);
+typedef void (*wino_out_fn)(const float *m, size_t mstride, float bias,
+                            float *out, const long *ooff,
+                            const signed char *vw, const signed char *vh,
+                            int ow);
+
+static void input_tiles_base(const float *x, const int *off, int wp, float *v,
+                             size_t vstride) {
+    input_tiles(x, off, wp, v, vstride);
+}
+// The output blocks of eight tiles: tile l's row r goes to out + ooff[l] +
+// r * ow, of which vw[l] columns and vh[l] rows lie inside the image.
+static void output_tiles_base(const float *m, size_t mstride, float bias,
+                              float *out, const long *ooff,
+                              const signed char *vw, const signed char *vh,
+                              int ow) {
+    v8 q[WM][4];
+    output_rows(m, mstride, bias, q);
+    for (int r = 0; r < WM; r++)
+        for (int l = 0; l < 8; l++) {
+            if (r >= vh[l]) continue;
+            const v4u row = tile_row(q, r, l);
+            float *dst = out + ooff[l] + (size_t)r * ow;
+            switch (vw[l]) {  // fixed-size stores, no loop
+            case 4: *(v4u *)dst = row; break;
+            case 3: dst[2] = row[2];  // fall through
+            case 2: *(v2u *)dst = __builtin_shufflevector(row, row, 0, 1); break;
+            case 1: dst[0] = row[0]; break;
+            default: break;
+            }
+        }
+}
+#if defined(__x86_64__) || defined(__i386__)
+__attribute__((target("avx2,fma"))) static void input_tiles_avx2(
+    const float *x, const int *off, int wp, float *v, size_t vstride) {
+    input_tiles(x, off, wp, v, vstride);
+}
+// The same with masked stores: no branches on how much of a tile is
+// inside the image (a fully masked store touches no memory).
+__attribute__((target("avx2,fma"))) static void output_tiles_avx2(
+    const float *m, size_t mstride, float bias, float *out, const long *ooff,
+    const signed char *vw, const signed char *vh, int ow) {
+    static const int masks[WM + 1][4] = {
+        {0, 0, 0, 0}, {-1, 0, 0, 0}, {-1, -1, 0, 0}, {-1, -1, -1, 0},
+        {-1, -1, -1, -1}};
+    v8 q[WM][4];
+    output_rows(m, mstride, bias, q);
+    for (int r = 0; r < WM; r++)
+        for (int l = 0; l < 8; l++) {
+            const int cols = r < vh[l] ? vw[l] : 0;
+            float *dst = out + ooff[l] + (size_t)r * ow;
+            if (cols == WM) {
+                _mm_storeu_ps(dst, (__m128)tile_row(q, r, l));
+                continue;
+            }
+            const __m128i mask = _mm_loadu_si128((const __m128i *)masks[cols]);
+            _mm_maskstore_ps(dst, mask, (__m128)tile_row(q, r, l));
+        }
+}
+#endif
+
+// Skews a stride that is a multiple of 1 KiB by one cache line, so the 36
+// elements of a tile do not share cache sets.
+static size_t skew(size_t floats) {
+    return floats % 256 == 0 ? floats + 16 : floats;
+}
+
+static void wino_task(const wino_plan *pl, const float *in, long t,
+                      float *out) {
+    const ck_gemm_arch *ar = pl->ar;
+    const int nr = ar->nr, tw = pl->tw, th = pl->th;
+    long r0, r1;
+    task_tiles(pl, t, &r0, &r1);
+    const int ntiles = (int)(r1 - r0) * tw;
+    const int groups = ck_ceil_div(ntiles, 8);
+    const int panels = ck_ceil_div(ntiles, nr);
+    const int ldm = panels * nr;
+    const size_t vstride = skew((size_t)ldm * pl->ci);
+    const size_t mstride = skew((size_t)ldm * pl->co);
+
+    // Padded input, one segment per image the task touches, each segment
+    // pl->rows * 4 + 2 rows of every channel; 8 floats of slack at the end
+    // for the 8-wide row loads of the last tiles.
+    const int nseg = (int)(r1 - 1) / th - (int)r0 / th + 1;
+    const size_t seg_floats = (size_t)pl->ci * pl->cs;
+    float *x = ck_ws_floats(CK_WS_COLS, nseg * seg_floats + 8);
+    memset(x + nseg * seg_floats, 0, 8 * sizeof(float));
+    // Per tile: where its input starts in x, its output in out (offsets of
+    // image, channel 0), and how much of its 4x4 block lies in the image.
+    long *ooff = (long *)ck_ws_floats(CK_WS_SHIFT, (size_t)groups * 8 * 3);
+    int *off = (int *)(ooff + groups * 8);
+    signed char vw[groups * 8], vh[groups * 8];
+    for (int s = 0; s < nseg; s++) {
+        const long g0 = (r0 / th + s) * th;  // first tile row of the image
+        const long a = r0 > g0 ? r0 : g0;
+        const long b = r1 < g0 + th ? r1 : g0 + th;
+        const int img = (int)(g0 / th);
+        const int ty0 = (int)(a - g0), ty1 = (int)(b - g0);
+        pad_rows(pl, in, img, ty0, ty1, x + s * seg_floats);
+        for (int ty = ty0; ty < ty1; ty++)
+            for (int tx = 0; tx < tw; tx++) {
+                const int i = (int)((g0 + ty - r0) * tw) + tx;
+                off[i] = (int)(s * seg_floats) + (ty - ty0) * WM * pl->wp +
+                         tx * WM;
+                ooff[i] = ((long)img * pl->co * pl->oh + ty * WM) * pl->ow +
+                          tx * WM;
+                vw[i] = (signed char)ck_imin(WM, pl->ow - tx * WM);
+                vh[i] = (signed char)ck_imin(WM, pl->oh - ty * WM);
+            }
+    }
+    // Lanes past the last tile repeat it (computed, never stored).
+    for (int i = ntiles; i < groups * 8; i++) {
+        off[i] = off[ntiles - 1];
+        ooff[i] = ooff[ntiles - 1];
+        vw[i] = vh[i] = 0;
+    }
+
+    const int avx2 = ck_use_avx2();
+    wino_in_fn in_fn = input_tiles_base;
+    wino_out_fn out_fn = output_tiles_base;
+#if defined(__x86_64__) || defined(__i386__)
+    if (avx2) {
+        in_fn = input_tiles_avx2;
+        out_fn = output_tiles_avx2;
+    }
+#endif
+    (void)avx2;
+
+    // V[xi]: panels of nr tiles, each ci rows of nr floats.
+    float *v = ck_ws_floats(CK_WS_PACK_B, WXI * vstride);
+    for (int c = 0; c < pl->ci; c++)
+        for (int gi = 0; gi < groups; gi++) {
+            const int l0 = gi * 8;
+            float *vp = v + (size_t)(l0 / nr) * pl->ci * nr +
+                        (size_t)c * nr + l0 % nr;
+            in_fn(x + c * pl->cs, off + l0, pl->wp, vp, vstride);
+        }
+
+    // M[xi] = U[xi] x V[xi], co rows of ldm.
+    float *m = ck_ws_floats(CK_WS_BATCH, WXI * mstride);
+    for (int xi = 0; xi < WXI; xi++) {
+        const ck_b_source bs = {v + xi * vstride, NULL, 0};
+        ck_gemm_macro(ar, pl->co, ntiles, pl->ci, 1.0f, pl->u + xi * pl->ustride,
+                      &bs, 0.0f, m + xi * mstride, ldm);
+    }
+
+    const size_t oplane = (size_t)pl->oh * pl->ow;
+    for (int k = 0; k < pl->co; k++) {
+        const float bias = pl->bias ? pl->bias[k] : 0.0f;
+        for (int gi = 0; gi < groups; gi++) {
+            const int l0 = gi * 8;
+            out_fn(m + (size_t)k * ldm + l0, mstride, bias, out + k * oplane,
+                   ooff + l0, vw + l0, vh + l0, pl->ow);
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Setup
+// ---------------------------------------------------------------------------
+
+// Transforms the filters of output channels [k0, k0 + mr) (one A panel)
+// and input channel c, storing them packed: element xi of panel row l at
+// dst[xi * ustride + l]. Filter (k, c) has taps w[k * sk + c * sc + tap],
+// read flipped (tap 8 - e for tap e) if flip; rows past co are zero.
+static inline __attribute__((always_inline)) void filter_panel(
+    const float *w, size_t sk, size_t sc, int flip, int co, int k0, int c,
+    int mr, float *dst, size_t ustride) {
+    v8 g[9], u[WXI];
+    for (int e = 0; e < 9; e++) {
+        const int tap = flip ? 8 - e : e;
+        for (int l = 0; l < 8; l++)
+            g[e][l] = l < mr && k0 + l < co
+                          ? w[(size_t)(k0 + l) * sk + c * sc + tap]
+                          : 0.0f;
+    }
+    filter_transform(g, u);
+    for (int xi = 0; xi < WXI; xi++) {
+        float *d = dst + xi * ustride;
+        if (mr == 6) {
+            *(v4u *)d = __builtin_shufflevector(u[xi], u[xi], 0, 1, 2, 3);
+            *(v2u *)(d + 4) = __builtin_shufflevector(u[xi], u[xi], 4, 5);
+        } else {
+            for (int l = 0; l < mr; l++) d[l] = u[xi][l];
+        }
+    }
+}
+
+// Transforms and packs all filters into the calling thread's CK_WS_PARTIAL
+// slot: U[xi] is the A operand of product xi, packed as ck_pack_a would
+// (panels of mr output channels, each ci columns of mr floats).
+static void wino_filters(wino_plan *pl, const float *w, size_t sk, size_t sc,
+                         int flip) {
+    const int mr = pl->ar->mr, ci = pl->ci, co = pl->co;
+    const int panels = ck_ceil_div(co, mr);
+    pl->ustride = (size_t)panels * mr * ci;
+    float *u = ck_ws_floats(CK_WS_PARTIAL, WXI * pl->ustride);
+    const long units = (long)panels * ci;
+    int nt = (double)units * mr * WXI < WINO_SERIAL_FMAS ? 1 : ck_team_threads();
+    (void)nt;  // unused without OpenMP
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (long t = 0; t < units; t++) {
+        const int p = (int)(t / ci), c = (int)(t % ci);
+        filter_panel(w, sk, sc, flip, co, p * mr, c, mr,
+                     u + (size_t)p * mr * ci + (size_t)c * mr, pl->ustride);
+    }
+    pl->u = u;
+}
+
+static wino_plan plan_for(int n, int ci, int co, int ih, int iw, int ph,
+                          int pw, const float *bias) {
+    wino_plan pl = {0};
+    pl.ar = ck_gemm_arch_for(ck_isa_current());
+    pl.n = n;
+    pl.ci = ci;
+    pl.co = co;
+    pl.ih = ih;
+    pl.iw = iw;
+    pl.ph = ph;
+    pl.pw = pw;
+    pl.oh = ih + 2 * ph - 2;
+    pl.ow = iw + 2 * pw - 2;
+    pl.th = ck_ceil_div(pl.oh, WM);
+    pl.tw = ck_ceil_div(pl.ow, WM);
+    pl.wp = pl.tw * WM + 2;
+    pl.bias = bias;
+    // Tile rows per task: V and M within the budget, at least a few panels
+    // of tiles, and enough tasks to share. Shape-only.
+    const long total = (long)n * pl.th;
+    long tiles = WINO_TASK_FLOATS / ((long)WXI * (ci + co));
+    if (tiles < WINO_MIN_TILES) tiles = WINO_MIN_TILES;
+    long rows = tiles / pl.tw;
+    // Split into WINO_MIN_TASKS, unless that leaves less than a panel.
+    long split = ck_ceil_div((int)total, WINO_MIN_TASKS);
+    if (split < ck_ceil_div(16, pl.tw)) split = ck_ceil_div(16, pl.tw);
+    if (rows > split) rows = split;
+    if (rows < 1) rows = 1;
+    long ntask = (total + rows - 1) / rows;
+    pl.rows = (int)((total + ntask - 1) / ntask);
+    pl.tasks = (total + pl.rows - 1) / pl.rows;
+    pl.cs = (size_t)(pl.rows * WM + 2) * pl.wp;
+    return pl;
+}
+
+static void wino_run(const wino_plan *pl, const float *in, float *out) {
+    double fmas = 9.0 * pl->n * pl->oh * pl->ow * pl->ci * pl->co;
+    int nt = fmas < WINO_SERIAL_FMAS ? 1 : ck_team_threads();
+    if (nt > pl->tasks) nt = (int)pl->tasks;
+    (void)nt;  // unused without OpenMP
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (long t = 0; t < pl->tasks; t++) wino_task(pl, in, t, out);
+}
+
+// Whether F(4x4, 3x3) serves a conv from ci to co channels with n images
+// of oh x ow outputs: enough channels on both sides for the products to run
+// at speed, few outputs wasted in partial tiles, and enough tiles to repay
+// transforming the filters (U is four times the size of the weights).
+static int wino_fits(int n, int ci, int co, int oh, int ow) {
+    if (ci < 16 || co < 16 || ci > WINO_MAX_CI) return 0;
+    const long th = ck_ceil_div(oh, WM), tw = ck_ceil_div(ow, WM);
+    if (n * th * tw < WINO_MIN_CALL_TILES) return 0;
+    if ((double)oh * ow < WINO_MIN_FILL * th * tw * WM * WM) return 0;
+    // Tile rows must index by int offsets within a task.
+    if ((long)ci * (oh + 8) * (ow + 8) >= (1L << 28)) return 0;
+    return 1;
+}
+
+// ck_set_winograd's switch.
+static int wino_enabled = 1;
+
+void ck_set_winograd(int enabled) { wino_enabled = enabled != 0; }
+int ck_get_winograd(void) { return wino_enabled; }
+
+// A plain 3x3 stride-1 conv, with Winograd switched on.
+static int wino_geometry(const ck_conv_geom *cg) {
+    const ck_lower_geom *g = &cg->g;
+#ifdef CK_WINO_DISABLED  // build switch for A/B timing and checks
+    return 0;
+#endif
+    if (!wino_enabled) return 0;
+    if (cg->groups != 1 || g->kh != 3 || g->kw != 3) return 0;
+    return g->sh == 1 && g->sw == 1 && g->dh == 1 && g->dw == 1;
+}
+
+int ck_conv_wino_applies(const ck_conv_geom *cg) {
+    const ck_lower_geom *g = &cg->g;
+    return wino_geometry(cg) &&
+           wino_fits(cg->n, cg->ci, cg->co, g->oh, g->ow);
+}
+
+void ck_conv_wino_forward(const ck_conv_geom *cg, const float *x,
+                          const float *w, const float *bias, float *y) {
+    const ck_lower_geom *g = &cg->g;
+    wino_plan pl =
+        plan_for(cg->n, cg->ci, cg->co, g->ih, g->iw, g->ph, g->pw, bias);
+    wino_filters(&pl, w, (size_t)cg->ci * 9, 9, 0);
+    wino_run(&pl, x, y);
+}
+
+int ck_conv_wino_data_applies(const ck_conv_geom *cg) {
+    const ck_lower_geom *g = &cg->g;
+    if (!wino_geometry(cg)) return 0;
+    // The data gradient is the conv of dy padded by 2 - padding.
+    if (g->ph > 2 || g->pw > 2) return 0;
+    return wino_fits(cg->n, cg->co, cg->ci, g->ih, g->iw);
+}
+
+// dx = the full correlation of dy with the flipped, transposed filters: a
+// 3x3 conv from co to ci channels padded by 2 - padding.
+void ck_conv_wino_backward_data(const ck_conv_geom *cg, const float *dy,
+                                const float *w, const float *bias,
+                                float *dx) {
+    const ck_lower_geom *g = &cg->g;
+    wino_plan pl = plan_for(cg->n, cg->co, cg->ci, g->oh, g->ow, 2 - g->ph,
+                            2 - g->pw, bias);
+    // Out channel c of this conv, in channel k: w[k][c] flipped.
+    wino_filters(&pl, w, 9, (size_t)cg->ci * 9, 1);
+    wino_run(&pl, dy, dx);
+}
