@@ -421,6 +421,10 @@ static void fold(float *dw, const float *part, int nb, int first,
 
 void ck_conv_weight_grad(const ck_conv_geom *cg, const float *img,
                          const float *col, float *dw) {
+    if (ck_conv_wino_weight_applies(cg)) {
+        ck_conv_wino_weight_grad(cg, img, col, dw);
+        return;
+    }
     if (ck_conv_shift_weight_applies(cg)) {
         ck_conv_shift_weight_grad(cg, img, col, dw);
         return;
@@ -593,8 +597,9 @@ const char *ck_conv2d_algorithm(const ck_conv2d_params *p, int pass) {
         if (ck_conv_shift_data_applies(&cg) ||
             ck_conv_shift_raise_applies(&cg))
             return "shifted-window";
-    } else if (ck_conv_shift_weight_applies(&cg)) {
-        return "shifted-window";
+    } else {
+        if (ck_conv_wino_weight_applies(&cg)) return "winograd";
+        if (ck_conv_shift_weight_applies(&cg)) return "shifted-window";
     }
     return "gemm";
 }

@@ -105,14 +105,18 @@ static inline __attribute__((always_inline)) void at6(const v8 *m, v8 *o,
 
 // The eight rows r[0..7] (one per tile) transposed: o[j] holds element j of
 // every row, for j < 6.
-static inline __attribute__((always_inline)) void transpose8x6(const v8 *r,
-                                                               v8 *o) {
+// Shuffles of two 8-lane vectors (each two 4-lane halves): LO and HI
+// interleave the low and high pairs of each half, PLO and PHI the low and
+// high 64-bit pairs, QLO and QHI join the low and the high halves.
 #define LO(a, b) __builtin_shufflevector(a, b, 0, 8, 1, 9, 4, 12, 5, 13)
 #define HI(a, b) __builtin_shufflevector(a, b, 2, 10, 3, 11, 6, 14, 7, 15)
 #define PLO(a, b) __builtin_shufflevector(a, b, 0, 1, 8, 9, 4, 5, 12, 13)
 #define PHI(a, b) __builtin_shufflevector(a, b, 2, 3, 10, 11, 6, 7, 14, 15)
 #define QLO(a, b) __builtin_shufflevector(a, b, 0, 1, 2, 3, 8, 9, 10, 11)
 #define QHI(a, b) __builtin_shufflevector(a, b, 4, 5, 6, 7, 12, 13, 14, 15)
+
+static inline __attribute__((always_inline)) void transpose8x6(const v8 *r,
+                                                               v8 *o) {
     const v8 t0 = LO(r[0], r[1]), t1 = HI(r[0], r[1]);
     const v8 t2 = LO(r[2], r[3]), t3 = HI(r[2], r[3]);
     const v8 t4 = LO(r[4], r[5]), t5 = HI(r[4], r[5]);
@@ -131,7 +135,7 @@ static inline __attribute__((always_inline)) void transpose8x6(const v8 *r,
 // Input tiles at x + off[l] (rows wp apart, l < 8) to V: element xi of
 // tile l at v[xi * vstride + l].
 static inline __attribute__((always_inline)) void input_tiles(
-    const float *x, const int *off, int wp, float *v, size_t vstride) {
+    const float *x, const ptrdiff_t *off, int wp, float *v, size_t vstride) {
     v8 d[WXI], e[WXI];
     for (int i = 0; i < WA; i++) {
         v8 r[8];
@@ -164,13 +168,6 @@ static inline __attribute__((always_inline)) void output_rows(
         q[r][3] = PHI(u1, u3);
     }
 }
-#undef LO
-#undef HI
-#undef PLO
-#undef PHI
-#undef QLO
-#undef QHI
-
 // Row r of tile l from output_rows.
 static inline __attribute__((always_inline)) v4u tile_row(v8 q[WM][4], int r,
                                                           int l) {
@@ -245,14 +242,14 @@ static void pad_rows(const wino_plan *pl, const float *in, int img, int ty0,
     }
 }
 
-typedef void (*wino_in_fn)(const float *x, const int *off, int wp, float *v,
+typedef void (*wino_in_fn)(const float *x, const ptrdiff_t *off, int wp, float *v,
                            size_t vstride);
 typedef void (*wino_out_fn)(const float *m, size_t mstride, float bias,
                             float *out, const long *ooff,
                             const signed char *vw, const signed char *vh,
                             int ow);
 
-static void input_tiles_base(const float *x, const int *off, int wp, float *v,
+static void input_tiles_base(const float *x, const ptrdiff_t *off, int wp, float *v,
                              size_t vstride) {
     input_tiles(x, off, wp, v, vstride);
 }
@@ -280,7 +277,7 @@ static void output_tiles_base(const float *m, size_t mstride, float bias,
 }
 #if defined(__x86_64__) || defined(__i386__)
 __attribute__((target("avx2,fma"))) static void input_tiles_avx2(
-    const float *x, const int *off, int wp, float *v, size_t vstride) {
+    const float *x, const ptrdiff_t *off, int wp, float *v, size_t vstride) {
     input_tiles(x, off, wp, v, vstride);
 }
 // The same with masked stores: no branches on how much of a tile is
@@ -335,8 +332,8 @@ static void wino_task(const wino_plan *pl, const float *in, long t,
     memset(x + nseg * seg_floats, 0, 8 * sizeof(float));
     // Per tile: where its input starts in x, its output in out (offsets of
     // image, channel 0), and how much of its 4x4 block lies in the image.
-    long *ooff = (long *)ck_ws_floats(CK_WS_SHIFT, (size_t)groups * 8 * 3);
-    int *off = (int *)(ooff + groups * 8);
+    long *ooff = (long *)ck_ws_floats(CK_WS_SHIFT, (size_t)groups * 8 * 4);
+    ptrdiff_t *off = (ptrdiff_t *)(ooff + groups * 8);
     signed char vw[groups * 8], vh[groups * 8];
     for (int s = 0; s < nseg; s++) {
         const long g0 = (r0 / th + s) * th;  // first tile row of the image
@@ -348,7 +345,7 @@ static void wino_task(const wino_plan *pl, const float *in, long t,
         for (int ty = ty0; ty < ty1; ty++)
             for (int tx = 0; tx < tw; tx++) {
                 const int i = (int)((g0 + ty - r0) * tw) + tx;
-                off[i] = (int)(s * seg_floats) + (ty - ty0) * WM * pl->wp +
+                off[i] = (ptrdiff_t)(s * seg_floats) + (ty - ty0) * WM * pl->wp +
                          tx * WM;
                 ooff[i] = ((long)img * pl->co * pl->oh + ty * WM) * pl->ow +
                           tx * WM;
@@ -565,3 +562,311 @@ void ck_conv_wino_backward_data(const ck_conv_geom *cg, const float *dy,
     wino_filters(&pl, w, 9, (size_t)cg->ci * 9, 1);
     wino_run(&pl, dy, dx);
 }
+
+// ---------------------------------------------------------------------------
+// Weight gradient. With V = B^T d B as above and Dy = A dy A^T (the 4x4
+// block of dy under a tile, taken back through the output transform), the
+// gradient of the transformed filters is a sum over tiles,
+//     dU[xi] (co x ci) = sum over tiles of Dy[xi] (co x T) x V[xi]^T (T x ci),
+// and dw = G^T dU G. The tiles go in blocks of whole tile rows: the threads
+// transform a block (a tile row each at a time), then run the 36 products
+// (a share of the xi each), accumulating into dU in block order. Each dU[xi]
+// is summed by one thread in the same order whatever the thread count.
+// ---------------------------------------------------------------------------
+
+// Tiles per block: the products' inner size.
+#define WINO_GRAD_TILES 128
+// Floats of V and Dy a block may take (8 MiB, well past L2: the products
+// stream them once per xi).
+#define WINO_GRAD_FLOATS (1L << 21)
+
+// Tiles per image below which grad_row copies each tile row zero-padded.
+#define WINO_GRAD_PAD_TILES 64
+
+// o = A d for one line of four dy values (A = (A^T)^T, 6x4).
+static inline __attribute__((always_inline)) void a4(const v8 *d, v8 *o,
+                                                     int si, int so) {
+    const v8 d0 = d[0], d1 = d[si], d2 = d[2 * si], d3 = d[3 * si];
+    const v8 e = d0 + d2, f = d1 + d3;
+    const v8 g = d0 + 4.0f * d2, h = 2.0f * d1 + 8.0f * d3;
+    o[0] = d0;
+    o[so] = e + f;
+    o[2 * so] = e - f;
+    o[3 * so] = g + h;
+    o[4 * so] = g - h;
+    o[5 * so] = d3;
+}
+
+// o = G^T x for one line of six values (3 out).
+static inline __attribute__((always_inline)) void gt6(const v8 *x, v8 *o,
+                                                      int si, int so) {
+    const v8 a = x[si] + x[2 * si], b = x[si] - x[2 * si];
+    const v8 c = x[3 * si] + x[4 * si], d = x[3 * si] - x[4 * si];
+    o[0] = 0.25f * x[0] - a * (1.0f / 6) + c * (1.0f / 24);
+    o[so] = b * (-1.0f / 6) + d * (1.0f / 12);
+    o[2 * so] = (c - a) * (1.0f / 6) + x[5 * si];
+}
+
+// The dy blocks of one tile for channels at y + off[l] (4 rows ld apart,
+// l < 8) to Dy: element xi of channel l at dst[xi * dstride + l], l < 6
+// (an A panel of the product; lanes 6 and 7 are not stored).
+static inline __attribute__((always_inline)) void grad_tile(
+    const float *y, const ptrdiff_t *off, int ld, float *dst, size_t dstride) {
+    v8 d[WM * WM], e[WM * WA], o[WXI];
+    for (int r = 0; r < WM; r++) {
+        v4u q[8];
+        for (int l = 0; l < 8; l++)
+            q[l] = *(const v4u *)(y + off[l] + (size_t)r * ld);
+        // Channel l in the low half, l + 4 in the high half, then a 4x4
+        // transpose within the halves.
+        const v8 w0 = __builtin_shufflevector(q[0], q[4], 0, 1, 2, 3, 4, 5, 6, 7);
+        const v8 w1 = __builtin_shufflevector(q[1], q[5], 0, 1, 2, 3, 4, 5, 6, 7);
+        const v8 w2 = __builtin_shufflevector(q[2], q[6], 0, 1, 2, 3, 4, 5, 6, 7);
+        const v8 w3 = __builtin_shufflevector(q[3], q[7], 0, 1, 2, 3, 4, 5, 6, 7);
+        const v8 t0 = LO(w0, w1), t1 = HI(w0, w1);
+        const v8 t2 = LO(w2, w3), t3 = HI(w2, w3);
+        d[r * WM + 0] = PLO(t0, t2);
+        d[r * WM + 1] = PHI(t0, t2);
+        d[r * WM + 2] = PLO(t1, t3);
+        d[r * WM + 3] = PHI(t1, t3);
+    }
+    for (int r = 0; r < WM; r++) a4(d + r * WM, e + r * WA, 1, 1);
+    for (int j = 0; j < WA; j++) a4(e + j, o + j, WA, WA);
+    for (int xi = 0; xi < WXI; xi++) {
+        float *t = dst + xi * dstride;
+        *(v4u *)t = __builtin_shufflevector(o[xi], o[xi], 0, 1, 2, 3);
+        *(v2u *)(t + 4) = __builtin_shufflevector(o[xi], o[xi], 4, 5);
+    }
+}
+
+typedef void (*wino_grad_fn)(const float *y, const ptrdiff_t *off, int ld,
+                             float *dst, size_t dstride);
+static void grad_tile_base(const float *y, const ptrdiff_t *off, int ld, float *dst,
+                           size_t dstride) {
+    grad_tile(y, off, ld, dst, dstride);
+}
+#if defined(__x86_64__) || defined(__i386__)
+__attribute__((target("avx2,fma"))) static void grad_tile_avx2(
+    const float *y, const ptrdiff_t *off, int ld, float *dst, size_t dstride) {
+    grad_tile(y, off, ld, dst, dstride);
+}
+#endif
+
+// One block's operands: V (B panels of nr channels) and Dy (A panels of 6
+// output channels) of t tiles, element xi at v + xi * vstride and
+// dyt + xi * dstride.
+typedef struct {
+    float *v, *dyt;
+    size_t vstride, dstride;
+    int t;
+} wino_block;
+
+// Copies the window [y0, y0 + rows) x [x0, x0 + cols) of the planes at
+// src + off[l] (ih x iw, l < 8) to win (lane l at win + l * rows * cols),
+// zero outside the planes.
+static void clip_window(const float *src, const ptrdiff_t *off, int ih,
+                        int iw, int y0, int x0, int rows, int cols,
+                        float *win) {
+    const int xa = x0 < 0 ? -x0 : 0;
+    const int xb = iw - x0 < cols ? iw - x0 : cols;
+    for (int l = 0; l < 8; l++)
+        for (int r = 0; r < rows; r++) {
+            float *d = win + ((size_t)l * rows + r) * cols;
+            const int y = y0 + r;
+            memset(d, 0, sizeof(float) * cols);
+            if (y < 0 || y >= ih) continue;
+            const float *s = src + off[l] + (ptrdiff_t)y * iw + x0;
+            for (int c = xa; c < xb; c++) d[c] = s[c];
+        }
+}
+
+// Where grad_row reads one side (input or dy) of a tile row: planes of
+// rows ld apart, channel c at base + c * plane, the tile row's first row
+// at row y0 and tile tx's first column at x0 + tx * 4; h x w of it exist.
+typedef struct {
+    const float *base;
+    size_t plane;
+    int ld, y0, x0, h, w;
+} wino_side;
+
+// Transforms global tile row gr (tile row gr % th of image gr / th) of a
+// block whose first tile row is r0: the input tiles to V, the dy blocks to
+// Dy. Small images are first copied a tile row at a time, zero-padded;
+// large ones are read in place, with only the tiles over the border copied.
+static void grad_row(const wino_plan *pl, const float *x, const float *dy,
+                     long gr, long r0, int padded, const wino_block *bk) {
+    const int nr = pl->ar->nr, tw = pl->tw, ci = pl->ci, co = pl->co;
+    const int img = (int)(gr / pl->th), ty = (int)(gr % pl->th);
+    const size_t iplane = (size_t)pl->ih * pl->iw;
+    const size_t oplane = (size_t)pl->oh * pl->ow;
+    wino_side in = {x + (size_t)img * ci * iplane, iplane, pl->iw,
+                    ty * WM - pl->ph, -pl->pw, pl->ih, pl->iw};
+    wino_side out = {dy + (size_t)img * co * oplane, oplane, pl->ow, ty * WM,
+                     0, pl->oh, pl->ow};
+    if (padded) {
+        // pad_rows puts input (y0, -pw) at buffer (0, 0): all rows and
+        // columns of the tile row exist (eight floats of slack at the end).
+        float *xr = ck_ws_floats(CK_WS_COLS, (size_t)ci * pl->cs + 8);
+        pad_rows(pl, x, img, ty, ty + 1, xr);
+        memset(xr + (size_t)ci * pl->cs, 0, 8 * sizeof(float));
+        in = (wino_side){xr, pl->cs, pl->wp, 0, 0, WA, pl->wp + 2};
+        const int ldy = tw * WM;
+        float *yr = ck_ws_floats(CK_WS_AUX, (size_t)co * WM * ldy);
+        const int rows = ck_imin(WM, pl->oh - ty * WM);
+        for (int k = 0; k < co; k++) {
+            const float *src = out.base + k * oplane + (size_t)ty * WM * pl->ow;
+            float *d = yr + (size_t)k * WM * ldy;
+            for (int r = 0; r < WM; r++) {
+                float *dr = d + (size_t)r * ldy;
+                if (r >= rows) {
+                    memset(dr, 0, sizeof(float) * ldy);
+                    continue;
+                }
+                ck_copy_floats(dr, src + (size_t)r * pl->ow, pl->ow);
+                for (int e = pl->ow; e < ldy; e++) dr[e] = 0.0f;
+            }
+        }
+        out = (wino_side){yr, (size_t)WM * ldy, ldy, 0, 0, WM, ldy};
+    }
+    wino_in_fn in_fn = input_tiles_base;
+    wino_grad_fn grad_fn = grad_tile_base;
+#if defined(__x86_64__) || defined(__i386__)
+    if (ck_use_avx2()) {
+        in_fn = input_tiles_avx2;
+        grad_fn = grad_tile_avx2;
+    }
+#endif
+    float win[8 * WA * 8];
+    ptrdiff_t off[8], woff[8];
+
+    // Input tiles: 6 rows of 6 columns (8 read).
+    for (int l = 0; l < 8; l++) woff[l] = (ptrdiff_t)l * WA * 8;
+    const int rows_in = in.y0 >= 0 && in.y0 + WA <= in.h;
+    for (int c0 = 0; c0 < ci; c0 += 8) {
+        // Lanes past the last channel repeat it (columns of the product
+        // that ck_gemm_macro computes but never stores).
+        for (int l = 0; l < 8; l++)
+            off[l] = (ptrdiff_t)(ck_imin(c0 + l, ci - 1) - c0) * in.plane;
+        const float *xc = in.base + c0 * in.plane;
+        for (int tx = 0; tx < tw; tx++) {
+            const int t = (int)(gr - r0) * tw + tx;
+            float *dst = bk->v + (size_t)(c0 / nr) * bk->t * nr +
+                         (size_t)t * nr + c0 % nr;
+            const int x0 = in.x0 + tx * WM;
+            if (rows_in && x0 >= 0 && x0 + 8 <= in.w) {
+                in_fn(xc + (ptrdiff_t)in.y0 * in.ld + x0, off, in.ld, dst,
+                      bk->vstride);
+            } else {
+                clip_window(xc, off, in.h, in.w, in.y0, x0, WA, 8, win);
+                in_fn(win, woff, 8, dst, bk->vstride);
+            }
+        }
+    }
+    // dy blocks: 4 rows of 4 columns.
+    for (int l = 0; l < 8; l++) woff[l] = (ptrdiff_t)l * WM * WM;
+    const int rows_out = out.y0 + WM <= out.h;
+    for (int k0 = 0; k0 < co; k0 += 6) {
+        // Six rows of an A panel; lanes 6 and 7 (not stored) and rows past
+        // the last channel repeat it.
+        for (int l = 0; l < 8; l++)
+            off[l] = (ptrdiff_t)(ck_imin(k0 + ck_imin(l, 5), co - 1) - k0) *
+                     out.plane;
+        const float *yk = out.base + k0 * out.plane;
+        for (int tx = 0; tx < tw; tx++) {
+            const int t = (int)(gr - r0) * tw + tx;
+            float *dst =
+                bk->dyt + (size_t)(k0 / 6) * bk->t * 6 + (size_t)t * 6;
+            const int x0 = out.x0 + tx * WM;
+            if (rows_out && x0 + WM <= out.w) {
+                grad_fn(yk + (ptrdiff_t)out.y0 * out.ld + x0, off, out.ld,
+                        dst, bk->dstride);
+            } else {
+                clip_window(yk, off, out.h, out.w, out.y0, x0, WM, WM, win);
+                grad_fn(win, woff, WM, dst, bk->dstride);
+            }
+        }
+    }
+}
+
+// dw[k][c] = G^T dU[k][c] G for k in [k0, k1), eight c at a time.
+static void grad_filters(const float *du, int co, int ci, int k0, int k1,
+                         float *dw) {
+    for (int k = k0; k < k1; k++)
+        for (int c0 = 0; c0 < ci; c0 += 8) {
+            v8 x[WXI], y[WA * 3], z[9];
+            for (int xi = 0; xi < WXI; xi++)
+                x[xi] = *(const v8u *)(du + ((size_t)xi * co + k) * ci + c0);
+            for (int i = 0; i < WA; i++) gt6(x + i * WA, y + i * 3, 1, 1);
+            for (int j = 0; j < 3; j++) gt6(y + j, z + j, 3, 3);
+            const int lanes = ck_imin(8, ci - c0);
+            for (int l = 0; l < lanes; l++)
+                for (int e = 0; e < 9; e++)
+                    dw[((size_t)k * ci + c0 + l) * 9 + e] = z[e][l];
+        }
+}
+
+int ck_conv_wino_weight_applies(const ck_conv_geom *cg) {
+    // The products take A panels of 6 rows (every ISA's mr).
+    return ck_conv_wino_applies(cg) &&
+           ck_gemm_arch_for(ck_isa_current())->mr == 6;
+}
+
+void ck_conv_wino_weight_grad(const ck_conv_geom *cg, const float *x,
+                              const float *dy, float *dw) {
+    const ck_lower_geom *g = &cg->g;
+    wino_plan pl =
+        plan_for(cg->n, cg->ci, cg->co, g->ih, g->iw, g->ph, g->pw, NULL);
+    const ck_gemm_arch *ar = pl.ar;
+    const int nr = ar->nr, ci = pl.ci, co = pl.co;
+    // Small images (where most tiles cross the border) are padded a tile
+    // row at a time; larger ones read in place.
+    const int padded = (long)pl.th * pl.tw < WINO_GRAD_PAD_TILES;
+    pl.cs = (size_t)WA * pl.wp;  // pad_rows' channel stride: one tile row
+    const int cpan = ck_ceil_div(ci, nr), kpan = ck_ceil_div(co, 6);
+    const long total = (long)pl.n * pl.th;
+    long rows = WINO_GRAD_TILES / pl.tw;
+    const long per_row = (long)WXI * (cpan * nr + kpan * 6) * pl.tw;
+    if (rows > WINO_GRAD_FLOATS / per_row) rows = WINO_GRAD_FLOATS / per_row;
+    if (rows < 1) rows = 1;
+    const long blocks = (total + rows - 1) / rows;
+    rows = (total + blocks - 1) / blocks;  // evened out
+    const int tmax = (int)rows * pl.tw;
+
+    // Shared: dU (8 floats of slack for the last 8-wide loads), and one
+    // block's operands.
+    float *du = ck_ws_floats(CK_WS_PARTIAL, (size_t)WXI * co * ci + 8);
+    memset(du + (size_t)WXI * co * ci, 0, 8 * sizeof(float));
+    float *v = ck_ws_floats(CK_WS_BATCH,
+                            WXI * (size_t)(cpan * nr * tmax + 16));
+    float *dyt = ck_ws_floats(CK_WS_PACK_A, WXI * (size_t)(kpan * 6 * tmax + 16));
+
+    double fmas = 9.0 * pl.n * pl.oh * pl.ow * ci * co;
+    int nt = fmas < WINO_SERIAL_FMAS ? 1 : ck_team_threads();
+    (void)nt;  // unused without OpenMP
+#pragma omp parallel num_threads(nt) if (nt > 1)
+    {
+        for (long b = 0; b < blocks; b++) {
+            const long r0 = b * rows;
+            const long r1 = r0 + rows < total ? r0 + rows : total;
+            wino_block bk;
+            bk.t = (int)(r1 - r0) * pl.tw;
+            bk.v = v;
+            bk.dyt = dyt;
+            bk.vstride = skew((size_t)cpan * nr * bk.t);
+            bk.dstride = skew((size_t)kpan * 6 * bk.t);
+#pragma omp for schedule(static)
+            for (long gr = r0; gr < r1; gr++)
+                grad_row(&pl, x, dy, gr, r0, padded, &bk);
+#pragma omp for schedule(static)
+            for (int xi = 0; xi < WXI; xi++) {
+                const ck_b_source bs = {v + xi * bk.vstride, NULL, 0};
+                ck_gemm_macro(ar, co, ci, bk.t, 1.0f, dyt + xi * bk.dstride,
+                              &bs, b == 0 ? 0.0f : 1.0f,
+                              du + (size_t)xi * co * ci, ci);
+            }
+        }
+#pragma omp for schedule(static)
+        for (int k = 0; k < co; k++) grad_filters(du, co, ci, k, k + 1, dw);
+    }
+}
+

@@ -189,6 +189,10 @@ int ck_conv_wino_data_applies(const ck_conv_geom *cg);
 void ck_conv_wino_backward_data(const ck_conv_geom *cg, const float *col,
                                 const float *w, const float *bias,
                                 float *img);
+// dw = sum over n of col x im2col(img)^T, as ck_conv_weight_grad.
+int ck_conv_wino_weight_applies(const ck_conv_geom *cg);
+void ck_conv_wino_weight_grad(const ck_conv_geom *cg, const float *img,
+                              const float *col, float *dw);
 // GEMM inner sizes up to this go to the direct kernels of conv_small.c.
 #define CK_SMALL_K 16
 // y[o][p] = bias[o] (0 if NULL) + sum_r w[o][r] * cols[r][p] for o < m,

@@ -313,8 +313,10 @@ final class ConvKernelTests: XCTestCase {
         // bottom (22x27 and 11x11 outputs), padding 0, 1 and 2 (the data
         // gradient pads by 2 - padding), tasks that split one image into
         // bands and tasks that span several images, 96 to 80 channels, and
-        // the baseline x86-64 ISA. Each case must take the Winograd path
-        // for the passes named.
+        // the baseline x86-64 ISA. The weight gradient: small images
+        // copied a tile row at a time, and a large one (130x66) read in
+        // place with its border tiles clipped. Each case must take the
+        // Winograd path for the passes named.
         var rng = ConvKernelRNG(seed: 43)
         let cases: [(ck_conv2d_params, forward: Bool, data: Bool)] = [
             (params(n: 5, c: 19, h: 22, w: 27, k: 17, kernel: (3, 3), pad: (1, 1)), true, true),
@@ -329,6 +331,8 @@ final class ConvKernelTests: XCTestCase {
             XCTAssertEqual(ck_conv2d_check(&p, nil, 0), 0)
             XCTAssertEqual(String(cString: ck_conv2d_algorithm(&p, 0)) == "winograd", forward, "\(p)")
             XCTAssertEqual(String(cString: ck_conv2d_algorithm(&p, 1)) == "winograd", data, "\(p)")
+            // The weight gradient takes it wherever the forward does.
+            XCTAssertEqual(String(cString: ck_conv2d_algorithm(&p, 2)) == "winograd", forward, "\(p)")
         }
         checkCases(cases.map(\.0), alsoGeneric: [0, 1, 4], rng: &rng)
     }
@@ -343,6 +347,7 @@ final class ConvKernelTests: XCTestCase {
         defer { ck_set_winograd(1) }
         XCTAssertEqual(String(cString: ck_conv2d_algorithm(&p, 0)), "shifted-window")
         XCTAssertEqual(String(cString: ck_conv2d_algorithm(&p, 1)), "shifted-window")
+        XCTAssertEqual(String(cString: ck_conv2d_algorithm(&p, 2)), "shifted-window")
         var rng = ConvKernelRNG(seed: 44)
         checkAllPasses(p, bias: true, rng: &rng)
     }
