@@ -44,8 +44,11 @@
 // Fewest tiles in a call.
 #define WINO_MIN_CALL_TILES 64
 // Least share of a call's tile outputs that lie in the image (an 11x11
-// output fills 84% of its 12x12 tiles, 13x13 only 66% of 16x16).
-#define WINO_MIN_FILL 0.75
+// output fills 84% of its 12x12 tiles, 13x13 66% of 16x16 and still gains;
+// 3x3 fills 56% of one tile).
+#ifndef WINO_MIN_FILL
+#define WINO_MIN_FILL 0.6
+#endif
 // Multiply-adds (of the direct method) below which a call stays serial.
 #define WINO_SERIAL_FMAS (1L << 16)
 // Largest input channel count: one k block, the B panel (ci x nr floats)
@@ -225,20 +228,17 @@ static void pad_rows(const wino_plan *pl, const float *in, int img, int ty0,
     const size_t plane = (size_t)pl->ih * pl->iw;
     const int rows = (ty1 - ty0) * WM + 2;
     const int iy0 = ty0 * WM - pl->ph;
+    // Rows [ya, yb) of the buffer hold input rows; the rest, and the
+    // columns around them, are zero: one memset of the block, then copies.
+    const int ya = iy0 < 0 ? -iy0 : 0;
+    const int yb = pl->ih - iy0 < rows ? pl->ih - iy0 : rows;
     for (int c = 0; c < pl->ci; c++) {
         const float *src = in + ((size_t)img * pl->ci + c) * plane;
         float *dst = x + c * pl->cs;
-        for (int yy = 0; yy < rows; yy++) {
-            float *d = dst + (size_t)yy * pl->wp;
-            const int iy = iy0 + yy;
-            if (iy < 0 || iy >= pl->ih) {
-                memset(d, 0, sizeof(float) * pl->wp);
-                continue;
-            }
-            for (int e = 0; e < pl->pw; e++) d[e] = 0.0f;
-            ck_copy_floats(d + pl->pw, src + (size_t)iy * pl->iw, pl->iw);
-            for (int e = pl->pw + pl->iw; e < pl->wp; e++) d[e] = 0.0f;
-        }
+        memset(dst, 0, sizeof(float) * rows * pl->wp);
+        for (int yy = ya; yy < yb; yy++)
+            ck_copy_floats(dst + (size_t)yy * pl->wp + pl->pw,
+                           src + (size_t)(iy0 + yy) * pl->iw, pl->iw);
     }
 }
 
@@ -480,8 +480,20 @@ static wino_plan plan_for(int n, int ci, int co, int ih, int iw, int ph,
     if (split < ck_ceil_div(16, pl.tw)) split = ck_ceil_div(16, pl.tw);
     if (rows > split) rows = split;
     if (rows < 1) rows = 1;
-    long ntask = (total + rows - 1) / rows;
-    pl.rows = (int)((total + ntask - 1) / ntask);
+    // Of rows/2 .. rows, the count whose tiles best fill whole panels of
+    // nr (36 tiles in panels of 16 waste a quarter of the products).
+    const int nr = pl.ar->nr;
+    long best = rows;
+    double best_fill = 0.0;
+    for (long r = rows; r >= (rows + 1) / 2; r--) {
+        const long t = r * pl.tw;
+        const double fill = (double)t / ck_round_up((int)t, nr);
+        if (fill > best_fill + 1e-9) {
+            best = r;
+            best_fill = fill;
+        }
+    }
+    pl.rows = (int)best;
     pl.tasks = (total + pl.rows - 1) / pl.rows;
     pl.cs = (size_t)(pl.rows * WM + 2) * pl.wp;
     return pl;
