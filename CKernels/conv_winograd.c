@@ -19,6 +19,7 @@
 // input channels in one k block, and one output transform: results do not
 // depend on how tiles are split into tasks, so they are bitwise identical at
 // any thread count.
+#include <stdint.h>
 #include <string.h>
 
 #if defined(__x86_64__) || defined(__i386__)
@@ -675,7 +676,7 @@ typedef struct {
 
 // Copies the window [y0, y0 + rows) x [x0, x0 + cols) of the planes at
 // src + off[l] (ih x iw, l < 8) to win (lane l at win + l * rows * cols),
-// zero outside the planes.
+// zero outside the planes. cols is 4 or 8.
 static void clip_window(const float *src, const ptrdiff_t *off, int ih,
                         int iw, int y0, int x0, int rows, int cols,
                         float *win) {
@@ -685,12 +686,48 @@ static void clip_window(const float *src, const ptrdiff_t *off, int ih,
         for (int r = 0; r < rows; r++) {
             float *d = win + ((size_t)l * rows + r) * cols;
             const int y = y0 + r;
-            memset(d, 0, sizeof(float) * cols);
+            for (int c = 0; c < cols; c++) d[c] = 0.0f;
             if (y < 0 || y >= ih) continue;
             const float *s = src + off[l] + (ptrdiff_t)y * iw + x0;
             for (int c = xa; c < xb; c++) d[c] = s[c];
         }
 }
+
+#if defined(__x86_64__) || defined(__i386__)
+// The same with masked loads, which read only the columns inside the plane
+// (and never fault on the others).
+__attribute__((target("avx2"))) static void clip_window_avx2(
+    const float *src, const ptrdiff_t *off, int ih, int iw, int y0, int x0,
+    int rows, int cols, float *win) {
+    const int xa = x0 < 0 ? -x0 : 0;
+    const int xb = iw - x0 < cols ? iw - x0 : cols;
+    const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
+    const __m256i mask =
+        _mm256_and_si256(_mm256_cmpgt_epi32(lane, _mm256_set1_epi32(xa - 1)),
+                         _mm256_cmpgt_epi32(_mm256_set1_epi32(xb), lane));
+    const __m128i mask4 = _mm256_castsi256_si128(mask);
+    for (int l = 0; l < 8; l++)
+        for (int r = 0; r < rows; r++) {
+            float *d = win + ((size_t)l * rows + r) * cols;
+            const int y = y0 + r;
+            const int inside = y >= 0 && y < ih;
+            // (uintptr_t arithmetic: the window may start before the plane.)
+            const float *s = (const float *)((uintptr_t)src +
+                                             sizeof(float) * (uintptr_t)(
+                                                 off[l] + (ptrdiff_t)y * iw + x0));
+            if (cols == 8)
+                _mm256_storeu_ps(d, inside ? _mm256_maskload_ps(s, mask)
+                                           : _mm256_setzero_ps());
+            else
+                _mm_storeu_ps(d, inside ? _mm_maskload_ps(s, mask4)
+                                        : _mm_setzero_ps());
+        }
+}
+#endif
+
+typedef void (*wino_clip_fn)(const float *src, const ptrdiff_t *off, int ih,
+                             int iw, int y0, int x0, int rows, int cols,
+                             float *win);
 
 // Where grad_row reads one side (input or dy) of a tile row: planes of
 // rows ld apart, channel c at base + c * plane, the tile row's first row
@@ -742,10 +779,12 @@ static void grad_row(const wino_plan *pl, const float *x, const float *dy,
     }
     wino_in_fn in_fn = input_tiles_base;
     wino_grad_fn grad_fn = grad_tile_base;
+    wino_clip_fn clip_fn = clip_window;
 #if defined(__x86_64__) || defined(__i386__)
     if (ck_use_avx2()) {
         in_fn = input_tiles_avx2;
         grad_fn = grad_tile_avx2;
+        clip_fn = clip_window_avx2;
     }
 #endif
     float win[8 * WA * 8];
@@ -769,7 +808,7 @@ static void grad_row(const wino_plan *pl, const float *x, const float *dy,
                 in_fn(xc + (ptrdiff_t)in.y0 * in.ld + x0, off, in.ld, dst,
                       bk->vstride);
             } else {
-                clip_window(xc, off, in.h, in.w, in.y0, x0, WA, 8, win);
+                clip_fn(xc, off, in.h, in.w, in.y0, x0, WA, 8, win);
                 in_fn(win, woff, 8, dst, bk->vstride);
             }
         }
@@ -793,7 +832,7 @@ static void grad_row(const wino_plan *pl, const float *x, const float *dy,
                 grad_fn(yk + (ptrdiff_t)out.y0 * out.ld + x0, off, out.ld,
                         dst, bk->dstride);
             } else {
-                clip_window(yk, off, out.h, out.w, out.y0, x0, WM, WM, win);
+                clip_fn(yk, off, out.h, out.w, out.y0, x0, WM, WM, win);
                 grad_fn(win, woff, WM, dst, bk->dstride);
             }
         }
