@@ -44,11 +44,12 @@
 #define WINO_MIN_TASKS 8
 // Fewest tiles in a call.
 #define WINO_MIN_CALL_TILES 64
-// Least share of a call's tile outputs that lie in the image (an 11x11
-// output fills 84% of its 12x12 tiles, 13x13 66% of 16x16 and still gains;
-// 3x3 fills 56% of one tile).
+// Least share of a call's tile outputs that lie in the image. An 11x11
+// output fills 84% of its 12x12 tiles, 13x13 66% of 16x16, 3x3 56% of one
+// tile: all still gain (3x3: 36 products per tile against 81 multiplies).
+// 5x5 fills 39% of 8x8 and loses.
 #ifndef WINO_MIN_FILL
-#define WINO_MIN_FILL 0.6
+#define WINO_MIN_FILL 0.5
 #endif
 // Multiply-adds (of the direct method) below which a call stays serial.
 #define WINO_SERIAL_FMAS (1L << 16)
