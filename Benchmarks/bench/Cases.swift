@@ -8,6 +8,8 @@ struct BenchCase {
     let op: String
     let shape: String
     let prepare: () -> (passes: [(String, Work, () -> Void)], release: () -> Void)
+    /// The algorithm a pass runs with the current settings ("-" if not a conv).
+    var algorithm: (String) -> String = { _ in "-" }
 
     func matches(_ filters: [String]) -> Bool {
         // A single letter names a case; anything longer is an op substring.
@@ -34,7 +36,7 @@ func convCase(_ id: String, n: Int, c: Int, h: Int, w: Int, k: Int, kernel: Int,
     let (oh, ow) = (Int(p.out_h), Int(p.out_w))
     let flops = 2.0 * Double(n * k * c * kernel * kernel * oh * ow)
     let shape = "N\(n) C\(c) \(h)x\(w) -> K\(k) \(oh)x\(ow), \(kernel)x\(kernel) s\(stride) p\(pad)"
-    return BenchCase(id: id, op: "conv2d", shape: shape) {
+    var benchCase = BenchCase(id: id, op: "conv2d", shape: shape) {
         let x = FloatBuffer(count: n * c * h * w, seed: 1)
         let wt = FloatBuffer(count: k * c * kernel * kernel, seed: 2)
         let y = FloatBuffer(count: n * k * oh * ow, seed: 3)
@@ -53,6 +55,11 @@ func convCase(_ id: String, n: Int, c: Int, h: Int, w: Int, k: Int, kernel: Int,
         ]
         return (passes, { [x, wt, y, dx, dw].forEach { $0.free() } })
     }
+    benchCase.algorithm = { pass in
+        let index: Int32 = pass == "forward" ? 0 : pass == "backward_data" ? 1 : 2
+        return withUnsafePointer(to: params) { String(cString: ck_conv2d_algorithm($0, index)) }
+    }
+    return benchCase
 }
 
 /// Transposed conv (no bias), counted as its equivalent conv:

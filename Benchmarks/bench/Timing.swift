@@ -54,6 +54,8 @@ struct BenchResult {
     let caseID: String, op: String, pass: String, shape: String
     let timing: Timing
     let work: Work
+    /// The conv algorithm the pass ran (ck_conv2d_algorithm), or "-".
+    let algorithm: String
 
     var gflops: Double? {
         if case .flops(let f) = work { return f / (timing.median * 1e-3) * 1e-9 }
@@ -78,6 +80,7 @@ struct BenchResult {
         ]
         if let gbps { fields.append("\"gbps\": \(num(gbps))") }
         if let g = gflops, peak > 0 { fields.append("\"pct_peak\": \(num(100 * g / peak))") }
+        if algorithm != "-" { fields.append("\"algorithm\": \"\(algorithm)\"") }
         return "{" + fields.joined(separator: ", ") + "}"
     }
 
@@ -87,14 +90,14 @@ struct BenchResult {
         return width < 0 ? text + pad : pad + text
     }
 
-    static let widths = [-4, -22, -16, 10, 10, 10, 15, 7]
+    static let widths = [-4, -22, -16, 10, 10, 10, 15, 7, -15]
 
     static func row(_ cells: [String]) -> String {
         zip(cells, widths).map { column($0, $1) }.joined(separator: " ")
     }
 
     static let tableHeader = row(
-        ["case", "op", "pass", "median ms", "min ms", "max ms", "throughput", "% peak"])
+        ["case", "op", "pass", "median ms", "min ms", "max ms", "throughput", "% peak", " algorithm"])
 
     func tableRow(peak: Double) -> String {
         let throughput: String
@@ -106,6 +109,6 @@ struct BenchResult {
             throughput = String(format: "%.1f GB/s", gbps ?? 0)
         }
         let ms = [timing.median, timing.min, timing.max].map { String(format: "%.3f", $0) }
-        return Self.row([caseID, op, pass] + ms + [throughput, share])
+        return Self.row([caseID, op, pass] + ms + [throughput, share, " " + algorithm])
     }
 }

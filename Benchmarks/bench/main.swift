@@ -27,6 +27,9 @@ struct Bench: ParsableCommand {
     @Flag(help: "One JSON object per line instead of a table.")
     var json = false
 
+    @Flag(inversion: .prefixedNo, help: "Let 3x3 stride-1 convs use Winograd F(4x4, 3x3) (default); --no-winograd times the direct paths. GFLOP/s always count the direct method's FLOPs.")
+    var winograd = true
+
     func validate() throws {
         if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if iterations < 1 { throw ValidationError("--iterations must be at least 1") }
@@ -35,6 +38,7 @@ struct Bench: ParsableCommand {
 
     func run() throws {
         if let threads { ck_set_num_threads(Int32(threads)) }
+        ck_set_winograd(winograd ? 1 : 0)
         let threadCount = Int(ck_get_num_threads())
         let filters = (filter ?? "").split(separator: ",").map {
             $0.trimmingCharacters(in: .whitespaces)
@@ -46,8 +50,8 @@ struct Bench: ParsableCommand {
         let peak = ck_measure_peak_gflops(Int32(threadCount))
         // In JSON mode stdout carries only the JSON lines.
         let info = String(format: "bench: isa %@, %d threads, measured peak %.1f GFLOP/s, "
-                          + "%d warm-up + %d timed iterations", isa, threadCount, peak,
-                          warmup, iterations)
+                          + "%d warm-up + %d timed iterations, winograd %@", isa, threadCount, peak,
+                          warmup, iterations, winograd ? "on" : "off")
         if json {
             FileHandle.standardError.write((info + "\n").data(using: .utf8)!)
         } else {
@@ -59,7 +63,8 @@ struct Bench: ParsableCommand {
             for (pass, work, body) in passes {
                 let timing = Timing(warmup: warmup, iterations: iterations, body)
                 let result = BenchResult(caseID: benchCase.id, op: benchCase.op, pass: pass,
-                                         shape: benchCase.shape, timing: timing, work: work)
+                                         shape: benchCase.shape, timing: timing, work: work,
+                                         algorithm: benchCase.algorithm(pass))
                 print(json ? result.json(peak: peak) : result.tableRow(peak: peak))
                 fflush(nil)
             }

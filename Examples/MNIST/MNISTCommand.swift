@@ -36,6 +36,9 @@ struct MNISTCommand: ParsableCommand {
     @Option(help: "Kernel threads (default: every core).")
     var threads: Int?
 
+    @Flag(inversion: .prefixedNo, help: "3x3 stride-1 convolutions by Winograd F(4x4, 3x3) (default), or by direct sums as in PyTorch (--no-winograd): rounding about 1e-5 of the output scale instead of 1e-6, for a quarter of the multiplies.")
+    var winograd = true
+
     @Option(help: "A JSON model config to train instead of the reference CNN.")
     var model: String?
 
@@ -85,6 +88,7 @@ struct MNISTCommand: ParsableCommand {
 
     func train() throws {
         Kernels.threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
+        Kernels.winograd = winograd
         let directory = data ?? Self.bundledDataDirectory()
         let dataset = try IDXDataset(directory: directory)
         let trainSet = limit.map { dataset.train.prefix(min($0, dataset.train.count)) } ?? dataset.train

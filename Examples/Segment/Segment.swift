@@ -45,6 +45,9 @@ struct Segment: ParsableCommand {
     @Option(help: "Threads for the compute kernels (default: all cores).")
     var threads: Int?
 
+    @Flag(inversion: .prefixedNo, help: "3x3 stride-1 convolutions by Winograd F(4x4, 3x3) (default), or by direct sums as in PyTorch (--no-winograd): rounding about 1e-5 of the output scale instead of 1e-6, for a quarter of the multiplies.")
+    var winograd = true
+
     @Option(help: "Training images per epoch (default: 2048 for shapes, 4096 for mnist-scenes).")
     var trainSize: Int?
 

@@ -13,6 +13,7 @@ struct SegmentationRun {
         let start = Date()
         let threads = options.threads ?? ProcessInfo.processInfo.activeProcessorCount
         Kernels.threadCount = max(1, threads)
+        Kernels.winograd = options.winograd
         let size = options.imageSize ?? options.dataset.defaultSize
         let data = try DatasetPair.make(
             options.dataset, size: size, trainSize: options.trainSize ?? options.dataset.defaultTrainSize,
