@@ -322,8 +322,12 @@ final class ConvKernelTests: XCTestCase {
             (params(n: 5, c: 19, h: 22, w: 27, k: 17, kernel: (3, 3), pad: (1, 1)), true, true),
             (params(n: 40, c: 16, h: 13, w: 13, k: 24, kernel: (3, 3)), true, true),
             // 3x3 outputs fill 56% of a tile, 5x5 from 3x3 39% of four:
-            // the data gradient stays direct.
-            (params(n: 64, c: 16, h: 5, w: 5, k: 24, kernel: (3, 3)), true, false),
+            // the data gradient runs as the adjoint of the forward's tiles
+            // (also 13x13 and 22x27 above: valid convs on small images).
+            (params(n: 64, c: 16, h: 5, w: 5, k: 24, kernel: (3, 3)), true, true),
+            // Too few tiles (28 of the output, 63 of the input): no
+            // Winograd pass.
+            (params(n: 7, c: 16, h: 10, w: 10, k: 24, kernel: (3, 3)), false, false),
             (params(n: 2, c: 24, h: 34, w: 30, k: 16, kernel: (3, 3), pad: (2, 2)), true, true),
             (params(n: 1, c: 16, h: 130, w: 66, k: 16, kernel: (3, 3), pad: (1, 1)), true, true),
             (params(n: 3, c: 96, h: 20, w: 20, k: 80, kernel: (3, 3), pad: (1, 1)), true, true),

@@ -118,6 +118,13 @@ final class ConvTransposeKernelTests: XCTestCase {
         var rng = ConvKernelRNG(seed: 13)
         let cases = [
             params(n: 1, c: 16, h: 24, w: 24, k: 16, kernel: (3, 3), pad: (1, 1)),
+            // 3x3 stride 1 with 16+ channels and 64+ tiles: the forward is
+            // the Winograd data gradient of its conv, with the bias added
+            // on the way out -- by the flipped conv (padding 1), or by the
+            // adjoint of the conv's forward (padding 0: 24x24 outputs fill
+            // their tiles, the 26x26 result would fill 86%).
+            params(n: 2, c: 16, h: 24, w: 24, k: 16, kernel: (3, 3), pad: (1, 1)),
+            params(n: 2, c: 16, h: 24, w: 24, k: 20, kernel: (3, 3)),
             params(
                 n: 9, c: 8, h: 12, w: 12, k: 8, kernel: (3, 3), stride: (2, 2), pad: (1, 1),
                 outPad: (1, 1), groups: 2),
