@@ -31,7 +31,9 @@ enum {
     CK_WS_PACK_B = 4,   // holding the slots above
     CK_WS_BATCH = 5,    // a block of images' outputs side by side
     CK_WS_SHIFT = 6,    // tap offsets of the shifted-window conv
-    CK_WS_SLOTS = 7
+    CK_WS_FUSED = 7,    // conv + pool: a block's conv output (the kernels
+    CK_WS_FUSED_SUM = 8,  // it calls use the slots above); partial sums
+    CK_WS_SLOTS = 9
 };
 
 // A 64-byte aligned buffer of at least count floats owned by the calling

@@ -138,6 +138,33 @@ typedef struct {
 
 int ck_pool2d_check(ck_pool2d_params *p, const char *op_name, char *err,
                     size_t err_len);
+
+// ---------------------------------------------------------------------------
+// conv2d then max pooling, fused: the conv output is computed a few images
+// at a time into a per-thread buffer and pooled there, never stored whole;
+// the backward pass rebuilds the conv-output gradient of a few images at a
+// time from the pooled gradient and the argmax indices. Values, indices and
+// the input gradient are those of ck_conv2d_forward_f32 then
+// ck_max_pool2d_forward_f32 (and back) -- to rounding where a block of
+// images takes another conv algorithm than the whole batch would (Winograd
+// needs enough tiles); the weight and bias gradients sum the same terms in
+// another order. All are the same at any thread count.
+// pool describes the pooling of the conv output (n, c, h, w = the conv's
+// n, k, out_h, out_w).
+// ---------------------------------------------------------------------------
+int ck_conv2d_maxpool_check(ck_conv2d_params *conv, ck_pool2d_params *pool,
+                            char *err, size_t err_len);
+void ck_conv2d_maxpool_forward_f32(const ck_conv2d_params *conv,
+                                   const ck_pool2d_params *pool,
+                                   const float *x, const float *w,
+                                   const float *bias, float *y,
+                                   int32_t *indices);
+/// dw is overwritten; dx and db too unless NULL (not computed).
+void ck_conv2d_maxpool_backward_f32(const ck_conv2d_params *conv,
+                                    const ck_pool2d_params *pool,
+                                    const float *x, const float *w,
+                                    const float *dy, const int32_t *indices,
+                                    float *dx, float *dw, float *db);
 void ck_max_pool2d_forward_f32(const ck_pool2d_params *p, const float *x,
                                float *y, int32_t *indices);
 /// dx is overwritten.

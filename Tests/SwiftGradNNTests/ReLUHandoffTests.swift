@@ -3,10 +3,13 @@ import XCTest
 
 /// `Sequential` and `Graph` run a ReLU that ends one layer after the max pool
 /// that follows it; the results must be the bits of the layers run one by one.
+/// A Conv2D and its pool also run as one op (`conv2dMaxPool2d`), whose
+/// weight and bias gradients sum in another order: equal up to rounding.
 final class ReLUHandoffTests: XCTestCase {
     /// Conv2D(.relu) -> MaxPool2D twice (2x2 and an overlapping padded
-    /// window), then a head: outputs and every parameter gradient agree bit
-    /// for bit with conv2d, relu and maxPool2d called one by one.
+    /// window), then a head: outputs agree bit for bit with conv2d, relu and
+    /// maxPool2d called one by one, parameter gradients to rounding (the
+    /// fused conv + pool op).
     func testSequentialConvReLUPoolMatchesUnfusedLayers() throws {
         let chain = try built(Sequential {
             Conv2D(filters: 4, kernelSize: 3, activation: .relu)
@@ -21,7 +24,7 @@ final class ReLUHandoffTests: XCTestCase {
         XCTAssertNotNil(chain.reluHandoffPair(at: 2))
         XCTAssertNil(chain.reluHandoffPair(at: 5))
 
-        try assertMatchesUnfused(chain, input: [3, 2, 13, 13]) { s, x in
+        try assertMatchesUnfused(chain, input: [3, 2, 13, 13], exactGradients: false) { s, x in
             let (c0, c2) = (s.layers[0] as! Conv2D, s.layers[2] as! Conv2D)
             var y = conv2d(x, weight: c0.weight!, bias: c0.bias, fusedReLU: false).relu()
             y = maxPool2d(y, kernelSize: 2)
@@ -78,7 +81,7 @@ final class ReLUHandoffTests: XCTestCase {
         ]), [2, 12, 12])
         XCTAssertEqual(graph.reluHandoffs(), ["c1"])
 
-        try assertMatchesUnfused(graph, input: [3, 2, 12, 12]) { g, x in
+        try assertMatchesUnfused(graph, input: [3, 2, 12, 12], exactGradients: false) { g, x in
             let (c1, c2) = (layer("c1", of: g) as! Conv2D, layer("c2", of: g) as! Conv2D)
             let (flat, out) = (layer("flat", of: g), layer("out", of: g))
             var y = maxPool2d(conv2d(x, weight: c1.weight!, bias: c1.bias).relu(), kernelSize: 2)
@@ -97,9 +100,11 @@ final class ReLUHandoffTests: XCTestCase {
 
     /// Asserts bit-for-bit equal outputs and parameter gradients of `model`
     /// and of `unfused(model, x)`, for a random batch `x` of shape `input`
-    /// and a random upstream gradient.
+    /// and a random upstream gradient; with `exactGradients` false, the
+    /// gradients only to 1e-5 of their largest element.
     private func assertMatchesUnfused<L: Layer>(
-        _ model: L, input: [Int], file: StaticString = #filePath, line: UInt = #line,
+        _ model: L, input: [Int], exactGradients: Bool = true,
+        file: StaticString = #filePath, line: UInt = #line,
         _ unfused: @escaping (L, Tensor) -> Tensor
     ) throws {
         let x = randomTensor(input, seed: 7)
@@ -115,7 +120,13 @@ final class ReLUHandoffTests: XCTestCase {
         XCTAssertFalse(gradients.names.isEmpty, file: file, line: line)
         for name in expected.names {
             let (a, b) = (try XCTUnwrap(gradients[name]), try XCTUnwrap(expected[name]))
-            XCTAssertEqual(a.scalars.map(\.bitPattern), b.scalars.map(\.bitPattern), "gradient of \(name)", file: file, line: line)
+            if exactGradients {
+                XCTAssertEqual(a.scalars.map(\.bitPattern), b.scalars.map(\.bitPattern), "gradient of \(name)", file: file, line: line)
+            } else {
+                let scale = max(1, b.scalars.map(abs).max() ?? 0)
+                let diff = zip(a.scalars, b.scalars).map { abs($0 - $1) }.max() ?? 0
+                XCTAssertLessThanOrEqual(diff, 1e-5 * scale, "gradient of \(name)", file: file, line: line)
+            }
             XCTAssertTrue(a.scalars.contains { $0 != 0 }, "gradient of \(name) is all zero", file: file, line: line)
         }
     }

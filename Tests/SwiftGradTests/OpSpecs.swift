@@ -108,6 +108,20 @@ func makeOpSpecs() -> [OpSpec] {
                    let rectified = Tensor(shape: $0[0].shape, scalars: $0[0].scalars.map { max($0, 0) })
                    return Naive.pool2d(rectified, kernel: 3, stride: 2, padding: 1, max: true, countIncludePad: false)
                }, eps: 1e-3),
+        // One op for conv -> ReLU -> max pool (2x2, and overlapping padded
+        // 3x3 windows), against the naive conv, ReLU and pool.
+        OpSpec(name: "conv2dMaxPool2d", inputs: [img, awayFromZero([4, 3, 3, 3], seed: 29), awayFromZero([4], seed: 30)],
+               op: { conv2dMaxPool2d($0[0], weight: $0[1], bias: $0[2], padding: 1, poolSize: 2, fusedReLU: true) },
+               fullReference: {
+                   let y = Naive.conv2d($0[0], $0[1], $0[2], stride: 1, padding: 1, dilation: 1, groups: 1).relu()
+                   return Naive.pool2d(y, kernel: 2, stride: 2, padding: 0, max: true, countIncludePad: false)
+               }, eps: 1e-3),
+        OpSpec(name: "conv2dMaxPool2dOverlapping", inputs: [img, awayFromZero([5, 3, 2, 3], seed: 31)],
+               op: { conv2dMaxPool2d($0[0], weight: $0[1], stride: Size2(1, 2), poolSize: 3, poolStride: 2, poolPadding: 1) },
+               fullReference: {
+                   let y = Naive.conv2d($0[0], $0[1], nil, stride: Size2(1, 2), padding: 0, dilation: 1, groups: 1)
+                   return Naive.pool2d(y, kernel: 3, stride: 2, padding: 1, max: true, countIncludePad: false)
+               }, eps: 1e-3),
         OpSpec(name: "avgPool2d", inputs: [img], op: { avgPool2d($0[0], kernelSize: Size2(3, 2), stride: 2, padding: 1, countIncludePad: false) },
                fullReference: { Naive.pool2d($0[0], kernel: Size2(3, 2), stride: 2, padding: 1, max: false, countIncludePad: false) }),
         OpSpec(name: "avgPool2dIncludePad", inputs: [img], op: { avgPool2d($0[0], kernelSize: 3, stride: 2, padding: 1) },

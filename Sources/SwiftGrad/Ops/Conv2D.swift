@@ -19,6 +19,28 @@ func checkKernel(_ check: (UnsafeMutablePointer<CChar>, Int) -> Int32) {
     }
 }
 
+/// The checked kernel parameters of a conv2d of `input` by `weight`; stops
+/// on shapes that do not fit (a programmer error at this level).
+func conv2dParams(
+    _ input: Tensor, weight: Tensor, bias: Tensor?, stride: Size2, padding: Size2, dilation: Size2,
+    groups: Int, op: String
+) -> ck_conv2d_params {
+    precondition(input.rank == 4 && weight.rank == 4,
+                 "\(op): input \(input.shape) and weight \(weight.shape) must both be rank 4")
+    var p = ck_conv2d_params()
+    (p.n, p.c, p.h, p.w) = (Int32(input.shape[0]), Int32(input.shape[1]), Int32(input.shape[2]), Int32(input.shape[3]))
+    (p.k, p.kh, p.kw) = (Int32(weight.shape[0]), Int32(weight.shape[2]), Int32(weight.shape[3]))
+    (p.stride_h, p.stride_w, p.pad_h, p.pad_w) = (Int32(stride.h), Int32(stride.w), Int32(padding.h), Int32(padding.w))
+    (p.dil_h, p.dil_w, p.groups) = (Int32(dilation.h), Int32(dilation.w), Int32(groups))
+    checkKernel { ck_conv2d_check(&p, $0, $1) }
+    precondition(weight.shape[1] * groups == input.shape[1],
+                 "\(op): weight \(weight.shape) expects \(weight.shape[1] * groups) input channels, input \(input.shape) has \(input.shape[1])")
+    if let bias {
+        precondition(bias.shape == [weight.shape[0]], "\(op): bias \(bias.shape) must be [\(weight.shape[0])]")
+    }
+    return p
+}
+
 /// 2-D convolution (cross-correlation, as PyTorch's `conv2d`).
 ///
 /// - Parameters:
@@ -34,20 +56,9 @@ public func conv2d(
     stride: Size2 = 1, padding: Size2 = 0, dilation: Size2 = 1, groups: Int = 1,
     fusedReLU: Bool = false
 ) -> Tensor {
-    precondition(input.rank == 4 && weight.rank == 4,
-                 "conv2d: input \(input.shape) and weight \(weight.shape) must both be rank 4")
-    var p = ck_conv2d_params()
-    (p.n, p.c, p.h, p.w) = (Int32(input.shape[0]), Int32(input.shape[1]), Int32(input.shape[2]), Int32(input.shape[3]))
-    (p.k, p.kh, p.kw) = (Int32(weight.shape[0]), Int32(weight.shape[2]), Int32(weight.shape[3]))
-    (p.stride_h, p.stride_w, p.pad_h, p.pad_w) = (Int32(stride.h), Int32(stride.w), Int32(padding.h), Int32(padding.w))
-    (p.dil_h, p.dil_w, p.groups) = (Int32(dilation.h), Int32(dilation.w), Int32(groups))
-    checkKernel { ck_conv2d_check(&p, $0, $1) }
-    precondition(weight.shape[1] * groups == input.shape[1],
-                 "conv2d: weight \(weight.shape) expects \(weight.shape[1] * groups) input channels, input \(input.shape) has \(input.shape[1])")
-    if let bias {
-        precondition(bias.shape == [weight.shape[0]], "conv2d: bias \(bias.shape) must be [\(weight.shape[0])]")
-    }
-    let params = p
+    let params = conv2dParams(input, weight: weight, bias: bias, stride: stride, padding: padding,
+                              dilation: dilation, groups: groups, op: "conv2d")
+    let p = params
     let out = Tensor(uninitializedShape: [Int(p.n), Int(p.k), Int(p.out_h), Int(p.out_w)])
     withUnsafePointer(to: params) { pp in
         ck_conv2d_forward_f32(pp, input.pointer, weight.pointer, bias?.pointer, out.pointer)

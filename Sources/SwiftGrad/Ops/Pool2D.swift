@@ -70,3 +70,61 @@ public func avgPool2d(
         return [dx]
     }
 }
+
+/// `maxPool2d(conv2d(input, weight: weight, bias: bias, ...), ...)` as one op
+/// that never stores the convolution's output: the kernels run conv -> pool
+/// a few images at a time in a cache-sized buffer, and the backward pass
+/// rebuilds the conv-output gradient the same way. For a layer like MNIST's
+/// first (32x26x26 per image pooled to 32x13x13) that saves writing and
+/// reading back a tensor four times the pooled size, both ways.
+///
+/// Values and the input gradient are those of the two ops (to rounding where
+/// a block of images takes another conv algorithm than the whole batch);
+/// the weight and bias gradients sum the same terms in another order. All
+/// are the same at any thread count.
+///
+/// - Parameters:
+///   - fusedReLU: max(0, y) on the pooled output, as `maxPool2d(fusedReLU:)`
+///     (so the op equals conv -> ReLU -> max pool).
+/// - Returns: [N, K, Hp, Wp], the pool of the [N, K, Ho, Wo] conv output.
+public func conv2dMaxPool2d(
+    _ input: Tensor, weight: Tensor, bias: Tensor? = nil,
+    stride: Size2 = 1, padding: Size2 = 0, dilation: Size2 = 1, groups: Int = 1,
+    poolSize: Size2, poolStride: Size2? = nil, poolPadding: Size2 = 0, fusedReLU: Bool = false
+) -> Tensor {
+    var conv = conv2dParams(input, weight: weight, bias: bias, stride: stride, padding: padding,
+                            dilation: dilation, groups: groups, op: "conv2dMaxPool2d")
+    let poolStride = poolStride ?? poolSize
+    var pool = ck_pool2d_params()
+    (pool.n, pool.c, pool.h, pool.w) = (conv.n, conv.k, conv.out_h, conv.out_w)
+    (pool.kh, pool.kw, pool.stride_h, pool.stride_w) = (Int32(poolSize.h), Int32(poolSize.w),
+                                                        Int32(poolStride.h), Int32(poolStride.w))
+    (pool.pad_h, pool.pad_w) = (Int32(poolPadding.h), Int32(poolPadding.w))
+    checkKernel { ck_conv2d_maxpool_check(&conv, &pool, $0, $1) }
+    let (cp, pp) = (conv, pool)
+    let out = Tensor(uninitializedShape: [Int(pp.n), Int(pp.c), Int(pp.out_h), Int(pp.out_w)])
+    var indices = [Int32](repeating: 0, count: out.count)
+    withUnsafePointer(to: cp) { c in
+        withUnsafePointer(to: pp) { p in
+            ck_conv2d_maxpool_forward_f32(c, p, input.pointer, weight.pointer, bias?.pointer, out.pointer, &indices)
+        }
+    }
+    if fusedReLU { ck_unary_f32(CK_RELU, Int64(out.count), out.pointer, out.pointer) }
+    let x = input.detached, w = weight.detached
+    let inputs = bias.map { [input, weight, $0] } ?? [input, weight]
+    let needsInputGradient = input.isTracked
+    let activated: Tensor? = fusedReLU ? out : nil
+    return Tensor.record(out, inputs: inputs) { upstream in
+        let g = activated.map { reluPullback(output: $0, upstream: upstream) } ?? upstream
+        let dx = needsInputGradient ? Tensor(uninitializedShape: x.shape) : nil
+        let dw = Tensor(uninitializedShape: w.shape)
+        let db = bias != nil ? Tensor(uninitializedShape: [Int(cp.k)]) : nil
+        withUnsafePointer(to: cp) { c in
+            withUnsafePointer(to: pp) { p in
+                ck_conv2d_maxpool_backward_f32(c, p, x.pointer, w.pointer, g.pointer, indices,
+                                               dx?.pointer, dw.pointer, db?.pointer)
+            }
+        }
+        return bias != nil ? [dx, dw, db] : [dx, dw]
+    }
+}

@@ -135,4 +135,14 @@ public struct Conv2D: Layer {
 extension Conv2D: ReLUGiving {
     var endsWithReLU: Bool { activation == .relu }
     func callWithoutReLU(_ input: Tensor) -> Tensor { convolve(input, fusedReLU: false) }
+
+    /// `pool(self(input))` as one op (`conv2dMaxPool2d`), the ReLU (if any)
+    /// after the pool.
+    func callPooled(_ input: Tensor, by pool: MaxPool2D) -> Tensor {
+        let w = requireBuilt(weight, "Conv2D")
+        return conv2dMaxPool2d(input, weight: w, bias: bias, stride: strides, padding: resolvedPadding,
+                               dilation: dilation, groups: groups, poolSize: pool.window.poolSize,
+                               poolStride: pool.window.strides, poolPadding: pool.window.resolvedPadding,
+                               fusedReLU: activation == .relu)
+    }
 }

@@ -4,7 +4,9 @@
 // other routes it to the same first argmax). Only NaN inputs differ: the pool
 // propagates a NaN that the ReLU then zeroes. Applied after the pool, the
 // ReLU and its backward pass touch a tensor the window size smaller (4x for
-// 2x2) than the convolution output, which is also freed after pooling.
+// 2x2) than the convolution output, which is also freed after pooling. A
+// Conv2D and its max pool go further and run as one op that never stores
+// the convolution output (`conv2dMaxPool2d`).
 // `Sequential` and `Graph` run Conv2D(.relu) -> MaxPool2D and
 // ReLU -> MaxPool2D this way; parameter names, configs and summaries do not
 // change.
@@ -25,6 +27,17 @@ protocol ReLUGiving: Layer {
 protocol ReLUTaking: Layer {
     /// `self(input.relu())`, computed with the ReLU on the output.
     func callAfterReLU(_ input: Tensor) -> Tensor
+}
+
+/// `second(first(input))` for a handoff pair: the ReLU in the taker, and for
+/// `Conv2D` -> `MaxPool2D` one fused op (`conv2dMaxPool2d`) that never
+/// stores the conv output either (same values; weight and bias gradients
+/// equal up to the order of their sums).
+func runHandoff(_ giver: any ReLUGiving, _ taker: any ReLUTaking, _ input: Tensor) -> Tensor {
+    if let conv = giver as? Conv2D, let pool = taker as? MaxPool2D {
+        return conv.callPooled(input, by: pool)
+    }
+    return taker.callAfterReLU(giver.callWithoutReLU(input))
 }
 
 /// The two layers, typed for the handoff, when the ReLU that ends `first`

@@ -140,20 +140,25 @@ public struct Graph: CompositeLayer, MultiOutputLayer {
     public func outputs(_ input: Tensor) -> [Tensor] {
         var values: [String: Tensor] = ["input": input]
         let givers = reluHandoffs()
+        // A giver runs inside its only reader, the taker (see runHandoff):
+        // kept here with its input until then.
+        var deferred: [String: (giver: any ReLUGiving, input: Tensor)] = [:]
         for node in nodes {
-            let ins = node.inputs.map { values[$0]! }
             switch node.operation {
             case .layer(let layer):
-                // A giver's value lacks its ReLU; only its taker reads it.
+                let x = deferred[node.inputs[0]]?.input ?? values[node.inputs[0]]!
                 if givers.contains(node.name), let giver = layer as? any ReLUGiving {
-                    values[node.name] = giver.callWithoutReLU(ins[0])
-                } else if givers.contains(node.inputs[0]), let taker = layer as? any ReLUTaking {
-                    values[node.name] = taker.callAfterReLU(ins[0])
+                    deferred[node.name] = (giver, x)
+                } else if let giver = deferred[node.inputs[0]]?.giver, let taker = layer as? any ReLUTaking {
+                    values[node.name] = runHandoff(giver, taker, x)
                 } else {
-                    values[node.name] = layer(ins[0])
+                    values[node.name] = layer(x)
                 }
-            case .concatenate(let axis): values[node.name] = Tensor.concatenate(ins, axis: axis)
-            case .add: values[node.name] = ins.dropFirst().reduce(ins[0], +)
+            case .concatenate(let axis):
+                values[node.name] = Tensor.concatenate(node.inputs.map { values[$0]! }, axis: axis)
+            case .add:
+                let ins = node.inputs.map { values[$0]! }
+                values[node.name] = ins.dropFirst().reduce(ins[0], +)
             }
         }
         return outputNames.map { values[$0]! }

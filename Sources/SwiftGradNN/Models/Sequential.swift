@@ -70,7 +70,7 @@ public struct Sequential: CompositeLayer {
         var i = layers.startIndex
         while i < layers.endIndex {
             if let pair = reluHandoffPair(at: i) {
-                x = pair.taker.callAfterReLU(pair.giver.callWithoutReLU(x))
+                x = runHandoff(pair.giver, pair.taker, x)
                 i += 2
             } else {
                 x = layers[i](x)
