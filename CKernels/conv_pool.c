@@ -3,11 +3,12 @@
 // MNIST's first layer turns 512 1x28x28 images into a 44 MB 32x26x26 conv
 // output that the pool reads back, and in the backward pass a 44 MB
 // gradient that is zeroed, scattered into, and read twice (weight and bias
-// gradients), for 2.8 MFLOP per image. Here a block of a few images at a
+// gradients), for 0.4 MFLOP per image. Here a block of a few images at a
 // time goes conv -> pool in a per-thread buffer that stays in L2; the
 // backward pass scatters the pooled gradient of a block into that buffer
 // and runs the conv's gradients on it. The kernels are the unfused ones,
 // called per block (inside the parallel region they run on one thread).
+// Compute-bound convs (GEMM, Winograd) run as one block of the whole batch.
 //
 // The weight gradient sums blocks in fixed chunks and the chunks in order,
 // so it is the same at any thread count, though not bit for bit the order
@@ -41,12 +42,22 @@ static fuse_plan plan_of(const ck_conv2d_params *conv,
     f.c_img = (size_t)conv->k * conv->out_h * conv->out_w;
     f.y_img = (size_t)pool->c * pool->out_h * pool->out_w;
     f.wsize = (size_t)conv->k * (conv->c / conv->groups) * conv->kh * conv->kw;
-    long blk = FUSE_BLOCK_FLOATS / (long)f.c_img;
-    if (blk < 1) blk = 1;
-    // At least FUSE_CHUNKS blocks when there are that many images.
-    long most = (conv->n + FUSE_CHUNKS - 1) / FUSE_CHUNKS;
-    if (blk > most) blk = most;
-    if (blk < 1) blk = 1;
+    long blk;
+    if ((long)(conv->c / conv->groups) * conv->kh * conv->kw > CK_SMALL_K) {
+        // Blocks pay for memory-bound convs (inner size up to CK_SMALL_K,
+        // direct kernels). GEMM-based ones lose more by running per block
+        // (weights transformed and packed again, fewer tiles or columns a
+        // call) than the pool's passes cost: one block of the whole batch,
+        // the unfused kernels' own calls.
+        blk = conv->n;
+    } else {
+        blk = FUSE_BLOCK_FLOATS / (long)f.c_img;
+        // ... and at least FUSE_CHUNKS blocks when there are that many
+        // images.
+        const long most = (conv->n + FUSE_CHUNKS - 1) / FUSE_CHUNKS;
+        if (blk > most) blk = most;
+        if (blk < 1) blk = 1;
+    }
     f.blk = (int)blk;
     f.blocks = (int)((conv->n + blk - 1) / blk);
     return f;

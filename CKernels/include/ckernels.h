@@ -140,15 +140,15 @@ int ck_pool2d_check(ck_pool2d_params *p, const char *op_name, char *err,
                     size_t err_len);
 
 // ---------------------------------------------------------------------------
-// conv2d then max pooling, fused: the conv output is computed a few images
-// at a time into a per-thread buffer and pooled there, never stored whole;
-// the backward pass rebuilds the conv-output gradient of a few images at a
-// time from the pooled gradient and the argmax indices. Values, indices and
-// the input gradient are those of ck_conv2d_forward_f32 then
-// ck_max_pool2d_forward_f32 (and back) -- to rounding where a block of
-// images takes another conv algorithm than the whole batch would (Winograd
-// needs enough tiles); the weight and bias gradients sum the same terms in
-// another order. All are the same at any thread count.
+// conv2d then max pooling, fused: for memory-bound convs (inner size
+// c/groups*kh*kw up to 16) the conv output is computed a few images at a
+// time into a per-thread buffer and pooled there, never stored whole, and
+// the backward pass rebuilds the conv-output gradient a few images at a
+// time from the pooled gradient and the argmax indices; other convs run
+// on the whole batch. Values, indices and the input gradient are those of
+// ck_conv2d_forward_f32 then ck_max_pool2d_forward_f32 (and back); the
+// weight and bias gradients sum the same terms in another order. All are
+// the same at any thread count.
 // pool describes the pooling of the conv output (n, c, h, w = the conv's
 // n, k, out_h, out_w).
 // ---------------------------------------------------------------------------

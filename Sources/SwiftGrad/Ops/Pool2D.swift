@@ -71,17 +71,16 @@ public func avgPool2d(
     }
 }
 
-/// `maxPool2d(conv2d(input, weight: weight, bias: bias, ...), ...)` as one op
-/// that never stores the convolution's output: the kernels run conv -> pool
-/// a few images at a time in a cache-sized buffer, and the backward pass
-/// rebuilds the conv-output gradient the same way. For a layer like MNIST's
-/// first (32x26x26 per image pooled to 32x13x13) that saves writing and
-/// reading back a tensor four times the pooled size, both ways.
+/// `maxPool2d(conv2d(input, weight: weight, bias: bias, ...), ...)` as one op.
+/// For memory-bound convs (c/groups*kh*kw up to 16, like MNIST's first
+/// layer: 32x26x26 per image pooled to 32x13x13) the kernels run conv ->
+/// pool a few images at a time in a cache-sized buffer and the backward pass
+/// rebuilds the conv-output gradient the same way, never storing the
+/// tensor four times the pooled size; other convs run on the whole batch.
 ///
-/// Values and the input gradient are those of the two ops (to rounding where
-/// a block of images takes another conv algorithm than the whole batch);
-/// the weight and bias gradients sum the same terms in another order. All
-/// are the same at any thread count.
+/// Values and the input gradient are those of the two ops; the weight and
+/// bias gradients sum the same terms in another order (equal to rounding).
+/// All are the same at any thread count.
 ///
 /// - Parameters:
 ///   - fusedReLU: max(0, y) on the pooled output, as `maxPool2d(fusedReLU:)`
