@@ -122,8 +122,13 @@ void ck_unary_f32(ck_unary_op op, int64_t count, const float *x, float *out) {
 
 void ck_relu_backward_f32(int64_t count, const float *y, const float *dy,
                           float *dx) {
+    // dy is loaded unconditionally, so the select vectorizes (a branch on
+    // the sign of y mispredicts on real activations: 4-5x slower).
 #pragma omp parallel for schedule(static) if (count >= CK_PARALLEL_MIN)
-    for (int64_t i = 0; i < count; i++) dx[i] = y[i] > 0 ? dy[i] : 0.0f;
+    for (int64_t i = 0; i < count; i++) {
+        const float g = dy[i];
+        dx[i] = y[i] > 0 ? g : 0.0f;
+    }
 }
 
 void ck_axpby_f32(int64_t count, float alpha, const float *a, float beta,
