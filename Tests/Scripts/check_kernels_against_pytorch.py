@@ -68,18 +68,34 @@ def compare(name, ours, theirs, failures, tol=2e-4):
         failures.append(f"{name}: max error {err:.3g} (scale {scale:.3g}), shapes {ours.shape} vs {theirs.shape}")
 
 
+ALGORITHMS = {}  # conv passes per algorithm (ck_conv2d_algorithm), for the summary
+
+
 def check_conv(lib, rng, failures):
-    g = rng.choice([1, 1, 2, 4])
-    c, k = g * rng.randint(1, 3), g * rng.randint(1, 3)
-    kh, kw = rng.randint(1, 4), rng.randint(1, 4)
-    sh, sw, ph, pw = rng.randint(1, 3), rng.randint(1, 3), rng.randint(0, 2), rng.randint(0, 2)
-    dh, dw = rng.randint(1, 2), rng.randint(1, 2)
-    h = max(1, dh * (kh - 1) + 1 - 2 * ph) + rng.randint(0, 7)
-    w = max(1, dw * (kw - 1) + 1 - 2 * pw) + rng.randint(0, 7)
-    n = rng.randint(1, 3)
+    if rng.random() < 0.25:
+        # A 3x3 stride-1 conv with 16+ channels: often enough 4x4 tiles for
+        # the Winograd paths (forward, the flipped or adjoint data gradient,
+        # the weight gradient).
+        g, c, k = 1, rng.randint(16, 40), rng.randint(16, 40)
+        kh = kw = 3
+        sh = sw = dh = dw = 1
+        ph = pw = rng.randint(0, 2)
+        h, w, n = rng.randint(5, 26), rng.randint(5, 26), rng.randint(2, 8)
+    else:
+        g = rng.choice([1, 1, 2, 4])
+        c, k = g * rng.randint(1, 3), g * rng.randint(1, 3)
+        kh, kw = rng.randint(1, 4), rng.randint(1, 4)
+        sh, sw, ph, pw = rng.randint(1, 3), rng.randint(1, 3), rng.randint(0, 2), rng.randint(0, 2)
+        dh, dw = rng.randint(1, 2), rng.randint(1, 2)
+        h = max(1, dh * (kh - 1) + 1 - 2 * ph) + rng.randint(0, 7)
+        w = max(1, dw * (kw - 1) + 1 - 2 * pw) + rng.randint(0, 7)
+        n = rng.randint(1, 3)
     p = Conv(n, c, h, w, k, kh, kw, sh, sw, ph, pw, dh, dw, g, 0, 0)
     if lib.ck_conv2d_check(C.byref(p), None, 0) != 0:
         return
+    for pass_ in range(3):
+        name = lib.ck_conv2d_algorithm(C.byref(p), pass_).decode()
+        ALGORITHMS[name] = ALGORITHMS.get(name, 0) + 1
     x = torch.randn(n, c, h, w, requires_grad=True)
     wt = torch.randn(k, c // g, kh, kw, requires_grad=True)
     b = torch.randn(k, requires_grad=True) if rng.random() < 0.5 else None
@@ -174,6 +190,7 @@ def main():
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     lib = build_library()
+    lib.ck_conv2d_algorithm.restype = C.c_char_p
     lib.ck_set_num_threads(args.threads)
     torch.manual_seed(args.seed)
     rng = random.Random(args.seed)
@@ -191,6 +208,7 @@ def main():
                 failed += 1
     for f in failures[:30]:
         print("MISMATCH", f)
+    print("conv2d passes by algorithm:", ", ".join(f"{a} {n}" for a, n in sorted(ALGORITHMS.items())))
     print(f"{passed} passed, {failed} failed")
     sys.exit(1 if failures else 0)
 
