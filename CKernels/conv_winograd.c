@@ -574,7 +574,9 @@ void ck_conv_wino_forward(const ck_conv_geom *cg, const float *x,
 #define WINO_GRAD_FLOATS (1L << 21)
 
 // Tiles per image below which grad_row copies each tile row zero-padded.
+#ifndef WINO_GRAD_PAD_TILES
 #define WINO_GRAD_PAD_TILES 64
+#endif
 
 // o = A d for one line of four dy values (A = (A^T)^T, 6x4).
 static inline __attribute__((always_inline)) void a4(const v8 *d, v8 *o,
