@@ -62,6 +62,33 @@ typedef float v8u __attribute__((vector_size(32), aligned(4)));
 typedef float v4u __attribute__((vector_size(16), aligned(4)));
 typedef float v2u __attribute__((vector_size(8), aligned(4)));
 
+// The vector kernels of the transforms, each compiled twice (baseline
+// x86-64 or portable C, and AVX2+FMA); wino_kernels() picks the set for the
+// current ISA once per call.
+typedef struct {
+    // Input tiles at x + off[l] (rows wp apart) to V (element xi of lane l
+    // at v[xi * vstride + l]).
+    void (*input)(const float *x, const ptrdiff_t *off, int wp, float *v,
+                  size_t vstride);
+    // Products of eight tiles to their 4x4 output blocks (+ bias).
+    void (*output)(const float *m, size_t mstride, float bias, float *out,
+                   const long *ooff, const signed char *vw,
+                   const signed char *vh, int ow);
+    // A dy A^T of one tile's channels (6 lanes, an A panel) or of eight
+    // tiles of one channel (8 lanes, a B panel).
+    void (*grad)(const float *y, const ptrdiff_t *off, int ld, float *dst,
+                 size_t dstride);
+    void (*dy)(const float *y, const ptrdiff_t *off, int ld, float *dst,
+               size_t dstride);
+    // B M B^T of eight tiles added into their 6x6 windows.
+    void (*adjoint)(const float *m, size_t mstride, float *buf,
+                    const ptrdiff_t *boff, int wp);
+    // A window of eight planes copied, zero outside them.
+    void (*clip)(const float *src, const ptrdiff_t *off, int ih, int iw,
+                 int y0, int x0, int rows, int cols, float *win);
+} wino_fns;
+static const wino_fns *wino_kernels(void);
+
 // One call: out[n, co, oh, ow] = 3x3 conv of in[n, ci, ih, iw], stride 1,
 // padding (ph, pw), with the filters U (already transformed and packed).
 typedef struct {
@@ -244,12 +271,6 @@ static void pad_rows(const wino_plan *pl, const float *in, int img, int ty0,
     }
 }
 
-typedef void (*wino_in_fn)(const float *x, const ptrdiff_t *off, int wp, float *v,
-                           size_t vstride);
-typedef void (*wino_out_fn)(const float *m, size_t mstride, float bias,
-                            float *out, const long *ooff,
-                            const signed char *vw, const signed char *vh,
-                            int ow);
 
 static void input_tiles_base(const float *x, const ptrdiff_t *off, int wp, float *v,
                              size_t vstride) {
@@ -362,16 +383,7 @@ static void wino_task(const wino_plan *pl, const float *in, long t,
         vw[i] = vh[i] = 0;
     }
 
-    const int avx2 = ck_use_avx2();
-    wino_in_fn in_fn = input_tiles_base;
-    wino_out_fn out_fn = output_tiles_base;
-#if defined(__x86_64__) || defined(__i386__)
-    if (avx2) {
-        in_fn = input_tiles_avx2;
-        out_fn = output_tiles_avx2;
-    }
-#endif
-    (void)avx2;
+    const wino_fns *fn = wino_kernels();
 
     // V[xi]: panels of nr tiles, each ci rows of nr floats.
     float *v = ck_ws_floats(CK_WS_PACK_B, WXI * vstride);
@@ -380,7 +392,7 @@ static void wino_task(const wino_plan *pl, const float *in, long t,
             const int l0 = gi * 8;
             float *vp = v + (size_t)(l0 / nr) * pl->ci * nr +
                         (size_t)c * nr + l0 % nr;
-            in_fn(x + c * pl->cs, off + l0, pl->wp, vp, vstride);
+            fn->input(x + c * pl->cs, off + l0, pl->wp, vp, vstride);
         }
 
     // M[xi] = U[xi] x V[xi], co rows of ldm.
@@ -396,7 +408,7 @@ static void wino_task(const wino_plan *pl, const float *in, long t,
         const float bias = pl->bias ? pl->bias[k] : 0.0f;
         for (int gi = 0; gi < groups; gi++) {
             const int l0 = gi * 8;
-            out_fn(m + (size_t)k * ldm + l0, mstride, bias, out + k * oplane,
+            fn->output(m + (size_t)k * ldm + l0, mstride, bias, out + k * oplane,
                    ooff + l0, vw + l0, vh + l0, pl->ow);
         }
     }
@@ -642,8 +654,6 @@ static inline __attribute__((always_inline)) void grad_tile(
     }
 }
 
-typedef void (*wino_grad_fn)(const float *y, const ptrdiff_t *off, int ld,
-                             float *dst, size_t dstride);
 static void grad_tile_base(const float *y, const ptrdiff_t *off, int ld, float *dst,
                            size_t dstride) {
     grad_tile(y, off, ld, dst, dstride);
@@ -715,9 +725,6 @@ __attribute__((target("avx2"))) static void clip_window_avx2(
 }
 #endif
 
-typedef void (*wino_clip_fn)(const float *src, const ptrdiff_t *off, int ih,
-                             int iw, int y0, int x0, int rows, int cols,
-                             float *win);
 
 // Where grad_row reads one side (input or dy) of a tile row: planes of
 // rows ld apart, channel c at base + c * plane, the tile row's first row
@@ -767,16 +774,7 @@ static void grad_row(const wino_plan *pl, const float *x, const float *dy,
         }
         out = (wino_side){yr, (size_t)WM * ldy, ldy, 0, 0, WM, ldy};
     }
-    wino_in_fn in_fn = input_tiles_base;
-    wino_grad_fn grad_fn = grad_tile_base;
-    wino_clip_fn clip_fn = clip_window;
-#if defined(__x86_64__) || defined(__i386__)
-    if (ck_use_avx2()) {
-        in_fn = input_tiles_avx2;
-        grad_fn = grad_tile_avx2;
-        clip_fn = clip_window_avx2;
-    }
-#endif
+    const wino_fns *fn = wino_kernels();
     float win[8 * WA * 8];
     ptrdiff_t off[8], woff[8];
 
@@ -795,11 +793,11 @@ static void grad_row(const wino_plan *pl, const float *x, const float *dy,
                          (size_t)t * nr + c0 % nr;
             const int x0 = in.x0 + tx * WM;
             if (rows_in && x0 >= 0 && x0 + 8 <= in.w) {
-                in_fn(xc + (ptrdiff_t)in.y0 * in.ld + x0, off, in.ld, dst,
+                fn->input(xc + (ptrdiff_t)in.y0 * in.ld + x0, off, in.ld, dst,
                       bk->vstride);
             } else {
-                clip_fn(xc, off, in.h, in.w, in.y0, x0, WA, 8, win);
-                in_fn(win, woff, 8, dst, bk->vstride);
+                fn->clip(xc, off, in.h, in.w, in.y0, x0, WA, 8, win);
+                fn->input(win, woff, 8, dst, bk->vstride);
             }
         }
     }
@@ -819,11 +817,11 @@ static void grad_row(const wino_plan *pl, const float *x, const float *dy,
                 bk->dyt + (size_t)(k0 / 6) * bk->t * 6 + (size_t)t * 6;
             const int x0 = out.x0 + tx * WM;
             if (rows_out && x0 + WM <= out.w) {
-                grad_fn(yk + (ptrdiff_t)out.y0 * out.ld + x0, off, out.ld,
+                fn->grad(yk + (ptrdiff_t)out.y0 * out.ld + x0, off, out.ld,
                         dst, bk->dstride);
             } else {
-                clip_fn(yk, off, out.h, out.w, out.y0, x0, WM, WM, win);
-                grad_fn(win, woff, WM, dst, bk->dstride);
+                fn->clip(yk, off, out.h, out.w, out.y0, x0, WM, WM, win);
+                fn->grad(win, woff, WM, dst, bk->dstride);
             }
         }
     }
@@ -977,8 +975,6 @@ static inline __attribute__((always_inline)) void adjoint_tiles(
     }
 }
 
-typedef void (*wino_adj_fn)(const float *m, size_t mstride, float *buf,
-                            const ptrdiff_t *boff, int wp);
 static void dy_tiles_base(const float *y, const ptrdiff_t *off, int ld,
                           float *dst, size_t dstride) {
     dy_tiles(y, off, ld, dst, dstride);
@@ -998,6 +994,19 @@ __attribute__((target("avx2,fma"))) static void adjoint_tiles_avx2(
     adjoint_tiles(m, mstride, buf, boff, wp);
 }
 #endif
+
+static const wino_fns *wino_kernels(void) {
+    static const wino_fns base = {input_tiles_base, output_tiles_base,
+                                  grad_tile_base,   dy_tiles_base,
+                                  adjoint_tiles_base, clip_window};
+#if defined(__x86_64__) || defined(__i386__)
+    static const wino_fns avx2 = {input_tiles_avx2, output_tiles_avx2,
+                                  grad_tile_avx2,   dy_tiles_avx2,
+                                  adjoint_tiles_avx2, clip_window_avx2};
+    if (ck_use_avx2()) return &avx2;
+#endif
+    return &base;
+}
 
 // The forward's plan (input side ci, output side co) split into tasks of
 // whole images, as many as fill B panels best within the task budget; 0
@@ -1076,20 +1085,13 @@ static void adjoint_task(const wino_plan *pl, const float *dy, long t,
     }
     const ptrdiff_t ychan = (ptrdiff_t)th * WM * ldy;
 
-    wino_grad_fn dy_fn = dy_tiles_base;
-    wino_adj_fn adj_fn = adjoint_tiles_base;
-#if defined(__x86_64__) || defined(__i386__)
-    if (ck_use_avx2()) {
-        dy_fn = dy_tiles_avx2;
-        adj_fn = adjoint_tiles_avx2;
-    }
-#endif
+    const wino_fns *fn = wino_kernels();
     // Dy[xi]: B panels of nr tiles, co rows each.
     float *v = ck_ws_floats(CK_WS_PACK_B, WXI * vstride);
     for (int k = 0; k < co; k++)
         for (int gi = 0; gi < groups; gi++) {
             const int l0 = gi * 8;
-            dy_fn(yb + k * ychan, yoff + l0, ldy,
+            fn->dy(yb + k * ychan, yoff + l0, ldy,
                   v + (size_t)(l0 / nr) * co * nr + (size_t)k * nr + l0 % nr,
                   vstride);
         }
@@ -1112,7 +1114,7 @@ static void adjoint_task(const wino_plan *pl, const float *dy, long t,
             ptrdiff_t off[8];
             for (int l = 0; l < 8; l++)
                 off[l] = boff[l0 + l] + (l0 + l < ntiles ? (ptrdiff_t)c * bplane : 0);
-            adj_fn(m + (size_t)c * ldm + l0, mstride, buf, off, wp);
+            fn->adjoint(m + (size_t)c * ldm + l0, mstride, buf, off, wp);
         }
     const size_t iplane = (size_t)pl->ih * pl->iw;
     for (int j = 0; j < nimg; j++)
