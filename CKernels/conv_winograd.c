@@ -15,6 +15,11 @@
 // V is in L2, and transforms M back into the output. The filters are
 // transformed and packed once per call and shared by the threads.
 //
+// The input gradient is the same engine run on dy with the flipped
+// filters, or, for valid convs on small images, the adjoint of the
+// forward's tiles; the weight gradient sums Dy x V^T over tiles (sections
+// at the end of the file).
+//
 // Every output element comes from one tile, one product per xi over all
 // input channels in one k block, and one output transform: results do not
 // depend on how tiles are split into tasks, so they are bitwise identical at
