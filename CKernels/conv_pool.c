@@ -20,7 +20,9 @@
 
 // Floats of conv output per block (256 KiB: the block's input, conv output
 // and pooled output stay in L2).
+#ifndef FUSE_BLOCK_FLOATS
 #define FUSE_BLOCK_FLOATS (1L << 16)
+#endif
 // Chunks of blocks the weight gradient is summed in (each one thread's
 // partial; a constant, so sums never depend on the thread count).
 #define FUSE_CHUNKS 8
