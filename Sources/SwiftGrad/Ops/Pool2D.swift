@@ -28,9 +28,12 @@ public func maxPool2d(
 ) -> Tensor {
     let params = poolParams(input, kernelSize, stride ?? kernelSize, padding, op: "max_pool2d")
     let out = Tensor(uninitializedShape: [Int(params.n), Int(params.c), Int(params.out_h), Int(params.out_w)])
-    var indices = [Int32](repeating: 0, count: out.count)
-    withUnsafePointer(to: params) { pp in
-        ck_max_pool2d_forward_f32(pp, input.pointer, out.pointer, &indices)
+    // Every output's argmax is written by the kernel: no zeroing first.
+    let indices = [Int32](unsafeUninitializedCapacity: out.count) { buffer, count in
+        withUnsafePointer(to: params) { pp in
+            ck_max_pool2d_forward_f32(pp, input.pointer, out.pointer, buffer.baseAddress)
+        }
+        count = out.count
     }
     if fusedReLU { ck_unary_f32(CK_RELU, Int64(out.count), out.pointer, out.pointer) }
     let source = input.shape
@@ -102,11 +105,15 @@ public func conv2dMaxPool2d(
     checkKernel { ck_conv2d_maxpool_check(&conv, &pool, $0, $1) }
     let (cp, pp) = (conv, pool)
     let out = Tensor(uninitializedShape: [Int(pp.n), Int(pp.c), Int(pp.out_h), Int(pp.out_w)])
-    var indices = [Int32](repeating: 0, count: out.count)
-    withUnsafePointer(to: cp) { c in
-        withUnsafePointer(to: pp) { p in
-            ck_conv2d_maxpool_forward_f32(c, p, input.pointer, weight.pointer, bias?.pointer, out.pointer, &indices)
+    // Every output's argmax is written by the kernel: no zeroing first.
+    let indices = [Int32](unsafeUninitializedCapacity: out.count) { buffer, count in
+        withUnsafePointer(to: cp) { c in
+            withUnsafePointer(to: pp) { p in
+                ck_conv2d_maxpool_forward_f32(c, p, input.pointer, weight.pointer, bias?.pointer,
+                                              out.pointer, buffer.baseAddress)
+            }
         }
+        count = out.count
     }
     if fusedReLU { ck_unary_f32(CK_RELU, Int64(out.count), out.pointer, out.pointer) }
     let x = input.detached, w = weight.detached
