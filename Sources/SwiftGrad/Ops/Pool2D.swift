@@ -10,6 +10,27 @@ func poolParams(_ input: Tensor, _ kernel: Size2, _ stride: Size2, _ padding: Si
     return p
 }
 
+/// The argmax indices a max pool keeps for its backward pass, in a buffer
+/// from the tensor pool: an Int32 per output, reused step after step like
+/// tensor storage (a fresh array each call faulted in new pages every
+/// step: 11 MB for MNIST's first pool at batch 512). Left uninitialized;
+/// the forward kernel writes every index.
+final class ArgmaxIndices {
+    let pointer: UnsafeMutablePointer<Int32>
+    private let count: Int
+
+    init(count: Int) {
+        self.count = count
+        let storage = BufferPool.shared.allocate(count: count)
+        pointer = UnsafeMutableRawPointer(storage).bindMemory(to: Int32.self, capacity: count)
+    }
+
+    deinit {
+        let storage = UnsafeMutableRawPointer(pointer).bindMemory(to: Float.self, capacity: count)
+        BufferPool.shared.release(storage, count: count)
+    }
+}
+
 /// 2-D max pooling (PyTorch's `max_pool2d`, floor mode). Padding counts as
 /// -infinity. The backward pass routes each gradient to the saved argmax.
 ///
@@ -28,12 +49,9 @@ public func maxPool2d(
 ) -> Tensor {
     let params = poolParams(input, kernelSize, stride ?? kernelSize, padding, op: "max_pool2d")
     let out = Tensor(uninitializedShape: [Int(params.n), Int(params.c), Int(params.out_h), Int(params.out_w)])
-    // Every output's argmax is written by the kernel: no zeroing first.
-    let indices = [Int32](unsafeUninitializedCapacity: out.count) { buffer, count in
-        withUnsafePointer(to: params) { pp in
-            ck_max_pool2d_forward_f32(pp, input.pointer, out.pointer, buffer.baseAddress)
-        }
-        count = out.count
+    let indices = ArgmaxIndices(count: out.count)
+    withUnsafePointer(to: params) { pp in
+        ck_max_pool2d_forward_f32(pp, input.pointer, out.pointer, indices.pointer)
     }
     if fusedReLU { ck_unary_f32(CK_RELU, Int64(out.count), out.pointer, out.pointer) }
     let source = input.shape
@@ -45,7 +63,7 @@ public func maxPool2d(
         let g = activated.map { reluPullback(output: $0, upstream: upstream) } ?? upstream
         let dx = Tensor(uninitializedShape: source)
         withUnsafePointer(to: params) { pp in
-            ck_max_pool2d_backward_f32(pp, g.pointer, indices, dx.pointer)
+            ck_max_pool2d_backward_f32(pp, g.pointer, indices.pointer, dx.pointer)
         }
         return [dx]
     }
@@ -105,15 +123,12 @@ public func conv2dMaxPool2d(
     checkKernel { ck_conv2d_maxpool_check(&conv, &pool, $0, $1) }
     let (cp, pp) = (conv, pool)
     let out = Tensor(uninitializedShape: [Int(pp.n), Int(pp.c), Int(pp.out_h), Int(pp.out_w)])
-    // Every output's argmax is written by the kernel: no zeroing first.
-    let indices = [Int32](unsafeUninitializedCapacity: out.count) { buffer, count in
-        withUnsafePointer(to: cp) { c in
-            withUnsafePointer(to: pp) { p in
-                ck_conv2d_maxpool_forward_f32(c, p, input.pointer, weight.pointer, bias?.pointer,
-                                              out.pointer, buffer.baseAddress)
-            }
+    let indices = ArgmaxIndices(count: out.count)
+    withUnsafePointer(to: cp) { c in
+        withUnsafePointer(to: pp) { p in
+            ck_conv2d_maxpool_forward_f32(c, p, input.pointer, weight.pointer, bias?.pointer, out.pointer,
+                                          indices.pointer)
         }
-        count = out.count
     }
     if fusedReLU { ck_unary_f32(CK_RELU, Int64(out.count), out.pointer, out.pointer) }
     let x = input.detached, w = weight.detached
@@ -127,7 +142,7 @@ public func conv2dMaxPool2d(
         let db = bias != nil ? Tensor(uninitializedShape: [Int(cp.k)]) : nil
         withUnsafePointer(to: cp) { c in
             withUnsafePointer(to: pp) { p in
-                ck_conv2d_maxpool_backward_f32(c, p, x.pointer, w.pointer, g.pointer, indices,
+                ck_conv2d_maxpool_backward_f32(c, p, x.pointer, w.pointer, g.pointer, indices.pointer,
                                                dx?.pointer, dw.pointer, db?.pointer)
             }
         }
