@@ -136,7 +136,8 @@ public struct Graph: CompositeLayer, MultiOutputLayer {
     ///
     /// A node ending in ReLU (`Conv2D` with `.relu`, `ReLU`) that is read
     /// only by a `MaxPool2D` node and is not an output runs with the ReLU
-    /// after the pool, as in `Sequential`: same values and gradients.
+    /// after the pool, as in `Sequential` (a `Conv2D` and its pool as one
+    /// op): same values, and gradients equal at least to rounding.
     public func outputs(_ input: Tensor) -> [Tensor] {
         var values: [String: Tensor] = ["input": input]
         let givers = reluHandoffs()

@@ -64,7 +64,9 @@ public struct Sequential: CompositeLayer {
     /// Applies every layer in order. A layer ending in ReLU followed by a max
     /// pool (`Conv2D` with `.relu`, or `ReLU`, then `MaxPool2D`) runs with the
     /// ReLU after the pool, on the smaller tensor: the same values and
-    /// gradients, one memory pass fewer each way.
+    /// gradients, one memory pass fewer each way. A `Conv2D` and its pool
+    /// run as one op (`conv2dMaxPool2d`; weight and bias gradients equal to
+    /// rounding).
     public func callAsFunction(_ input: Tensor) -> Tensor {
         var x = input
         var i = layers.startIndex
