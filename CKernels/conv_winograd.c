@@ -590,7 +590,8 @@ void ck_conv_wino_forward(const ck_conv_geom *cg, const float *x,
 // stream them once per xi).
 #define WINO_GRAD_FLOATS (1L << 21)
 
-// Tiles per image below which grad_row copies each tile row zero-padded.
+// Tiles per image below which the weight gradient copies each image
+// zero-padded (grad_image) instead of reading it in place (grad_row).
 #ifndef WINO_GRAD_PAD_TILES
 #define WINO_GRAD_PAD_TILES 64
 #endif
@@ -740,45 +741,13 @@ typedef struct {
     int ld, y0, x0, h, w;
 } wino_side;
 
-// Transforms global tile row gr (tile row gr % th of image gr / th) of a
-// block whose first tile row is r0: the input tiles to V, the dy blocks to
-// Dy. Small images are first copied a tile row at a time, zero-padded;
-// large ones are read in place, with only the tiles over the border copied.
-static void grad_row(const wino_plan *pl, const float *x, const float *dy,
-                     long gr, long r0, int padded, const wino_block *bk) {
+// Transforms global tile row gr (tile row gr % th of an image) of a block
+// whose first tile row is r0: the input tiles to V, the dy blocks to Dy,
+// reading them through the two sides. Tiles whose windows cross a side's
+// edge are copied zero-padded first.
+static void grad_tiles(const wino_plan *pl, wino_side in, wino_side out,
+                       long gr, long r0, const wino_block *bk) {
     const int nr = pl->ar->nr, tw = pl->tw, ci = pl->ci, co = pl->co;
-    const int img = (int)(gr / pl->th), ty = (int)(gr % pl->th);
-    const size_t iplane = (size_t)pl->ih * pl->iw;
-    const size_t oplane = (size_t)pl->oh * pl->ow;
-    wino_side in = {x + (size_t)img * ci * iplane, iplane, pl->iw,
-                    ty * WM - pl->ph, -pl->pw, pl->ih, pl->iw};
-    wino_side out = {dy + (size_t)img * co * oplane, oplane, pl->ow, ty * WM,
-                     0, pl->oh, pl->ow};
-    if (padded) {
-        // pad_rows puts input (y0, -pw) at buffer (0, 0): all rows and
-        // columns of the tile row exist (eight floats of slack at the end).
-        float *xr = ck_ws_floats(CK_WS_COLS, (size_t)ci * pl->cs + 8);
-        pad_rows(pl, x, img, ty, ty + 1, xr);
-        memset(xr + (size_t)ci * pl->cs, 0, 8 * sizeof(float));
-        in = (wino_side){xr, pl->cs, pl->wp, 0, 0, WA, pl->wp + 2};
-        const int ldy = tw * WM;
-        float *yr = ck_ws_floats(CK_WS_AUX, (size_t)co * WM * ldy);
-        const int rows = ck_imin(WM, pl->oh - ty * WM);
-        for (int k = 0; k < co; k++) {
-            const float *src = out.base + k * oplane + (size_t)ty * WM * pl->ow;
-            float *d = yr + (size_t)k * WM * ldy;
-            for (int r = 0; r < WM; r++) {
-                float *dr = d + (size_t)r * ldy;
-                if (r >= rows) {
-                    memset(dr, 0, sizeof(float) * ldy);
-                    continue;
-                }
-                ck_copy_floats(dr, src + (size_t)r * pl->ow, pl->ow);
-                for (int e = pl->ow; e < ldy; e++) dr[e] = 0.0f;
-            }
-        }
-        out = (wino_side){yr, (size_t)WM * ldy, ldy, 0, 0, WM, ldy};
-    }
     const wino_fns *fn = wino_kernels();
     float win[8 * WA * 8];
     ptrdiff_t off[8], woff[8];
@@ -832,6 +801,48 @@ static void grad_row(const wino_plan *pl, const float *x, const float *dy,
     }
 }
 
+// Direct mode (large images): tile row gr read in place.
+static void grad_row(const wino_plan *pl, const float *x, const float *dy,
+                     long gr, long r0, const wino_block *bk) {
+    const int img = (int)(gr / pl->th), ty = (int)(gr % pl->th);
+    const size_t iplane = (size_t)pl->ih * pl->iw;
+    const size_t oplane = (size_t)pl->oh * pl->ow;
+    const wino_side in = {x + (size_t)img * pl->ci * iplane, iplane, pl->iw,
+                          ty * WM - pl->ph, -pl->pw, pl->ih, pl->iw};
+    const wino_side out = {dy + (size_t)img * pl->co * oplane, oplane,
+                           pl->ow, ty * WM, 0, pl->oh, pl->ow};
+    grad_tiles(pl, in, out, gr, r0, bk);
+}
+
+// Padded mode (small images, most tiles over the border): image img copied
+// once, zero-padded -- its input to whole 6x6 windows (pad_rows, pl->cs
+// floats a channel), its dy to whole 4x4 blocks -- then every tile row.
+static void grad_image(const wino_plan *pl, const float *x, const float *dy,
+                       int img, long r0, const wino_block *bk) {
+    const int th = pl->th, ci = pl->ci, co = pl->co;
+    const int ldy = pl->tw * WM, hy = th * WM;
+    float *xr = ck_ws_floats(CK_WS_COLS, (size_t)ci * pl->cs + 8);
+    pad_rows(pl, x, img, 0, th, xr);
+    memset(xr + (size_t)ci * pl->cs, 0, 8 * sizeof(float));
+    float *yr = ck_ws_floats(CK_WS_AUX, (size_t)co * hy * ldy);
+    const size_t oplane = (size_t)pl->oh * pl->ow;
+    for (int k = 0; k < co; k++) {
+        const float *src = dy + ((size_t)img * co + k) * oplane;
+        float *d = yr + (size_t)k * hy * ldy;
+        memset(d, 0, sizeof(float) * hy * ldy);
+        for (int r = 0; r < pl->oh; r++)
+            ck_copy_floats(d + (size_t)r * ldy, src + (size_t)r * pl->ow,
+                           pl->ow);
+    }
+    // pad_rows puts input (-ph, -pw) at buffer (0, 0).
+    for (int ty = 0; ty < th; ty++) {
+        const wino_side in = {xr, pl->cs, pl->wp, ty * WM, 0, hy + 2,
+                              pl->wp + 2};
+        const wino_side out = {yr, (size_t)hy * ldy, ldy, ty * WM, 0, hy, ldy};
+        grad_tiles(pl, in, out, (long)img * th + ty, r0, bk);
+    }
+}
+
 // dw[k][c] = G^T dU[k][c] G for k in [k0, k1), eight c at a time.
 static void grad_filters(const float *du, int co, int ci, int k0, int k1,
                          float *dw) {
@@ -862,18 +873,22 @@ void ck_conv_wino_weight_grad(const ck_conv_geom *cg, const float *x,
         plan_for(cg->n, cg->ci, cg->co, g->ih, g->iw, g->ph, g->pw, NULL);
     const ck_gemm_arch *ar = pl.ar;
     const int nr = ar->nr, ci = pl.ci, co = pl.co;
-    // Small images (where most tiles cross the border) are padded a tile
-    // row at a time; larger ones read in place.
+    // Small images (where most tiles cross the border) are padded an image
+    // at a time; larger ones read in place.
     const int padded = (long)pl.th * pl.tw < WINO_GRAD_PAD_TILES;
-    pl.cs = (size_t)WA * pl.wp;  // pad_rows' channel stride: one tile row
+    pl.cs = (size_t)(pl.th * WM + 2) * pl.wp;  // pad_rows': a whole image
     const int cpan = ck_ceil_div(ci, nr), kpan = ck_ceil_div(co, 6);
     const long total = (long)pl.n * pl.th;
     long rows = WINO_GRAD_TILES / pl.tw;
     const long per_row = (long)WXI * (cpan * nr + kpan * 6) * pl.tw;
     if (rows > WINO_GRAD_FLOATS / per_row) rows = WINO_GRAD_FLOATS / per_row;
     if (rows < 1) rows = 1;
-    const long blocks = (total + rows - 1) / rows;
+    long blocks = (total + rows - 1) / rows;
     rows = (total + blocks - 1) / blocks;  // evened out
+    if (padded) {  // whole images a block (at least one)
+        rows = rows < pl.th ? pl.th : rows / pl.th * pl.th;
+        blocks = (total + rows - 1) / rows;
+    }
     const int tmax = (int)rows * pl.tw;
 
     // Shared: dU (8 floats of slack for the last 8-wide loads), and one
@@ -898,9 +913,15 @@ void ck_conv_wino_weight_grad(const ck_conv_geom *cg, const float *x,
             bk.dyt = dyt;
             bk.vstride = skew((size_t)cpan * nr * bk.t);
             bk.dstride = skew((size_t)kpan * 6 * bk.t);
+            if (padded) {
 #pragma omp for schedule(static)
-            for (long gr = r0; gr < r1; gr++)
-                grad_row(&pl, x, dy, gr, r0, padded, &bk);
+                for (long img = r0 / pl.th; img < r1 / pl.th; img++)
+                    grad_image(&pl, x, dy, (int)img, r0, &bk);
+            } else {
+#pragma omp for schedule(static)
+                for (long gr = r0; gr < r1; gr++)
+                    grad_row(&pl, x, dy, gr, r0, &bk);
+            }
 #pragma omp for schedule(static)
             for (int xi = 0; xi < WXI; xi++) {
                 const ck_b_source bs = {v + xi * bk.vstride, NULL, 0};

@@ -314,7 +314,7 @@ final class ConvKernelTests: XCTestCase {
         // gradient pads by 2 - padding), tasks that split one image into
         // bands and tasks that span several images, 96 to 80 channels, and
         // the baseline x86-64 ISA. The weight gradient: small images
-        // copied a tile row at a time, and a large one (130x66) read in
+        // copied an image at a time, and a large one (130x66) read in
         // place with its border tiles clipped. Each case must take the
         // Winograd path for the passes named.
         var rng = ConvKernelRNG(seed: 43)
