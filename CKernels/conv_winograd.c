@@ -276,6 +276,23 @@ static void pad_rows(const wino_plan *pl, const float *in, int img, int ty0,
     }
 }
 
+// Copies the dy planes of images [img, img + nimg) (all co channels, oh x
+// ow) to dst, each zero-padded to whole 4x4 blocks: th * 4 rows of tw * 4.
+static void pad_dy(const wino_plan *pl, const float *dy, int img, int nimg,
+                   float *dst) {
+    const int ldy = pl->tw * WM;
+    const size_t oplane = (size_t)pl->oh * pl->ow;
+    const size_t dplane = (size_t)pl->th * WM * ldy;
+    for (long p = 0; p < (long)nimg * pl->co; p++) {
+        const float *src = dy + ((size_t)img * pl->co + p) * oplane;
+        float *d = dst + p * dplane;
+        memset(d, 0, sizeof(float) * dplane);
+        for (int r = 0; r < pl->oh; r++)
+            ck_copy_floats(d + (size_t)r * ldy, src + (size_t)r * pl->ow,
+                           pl->ow);
+    }
+}
+
 
 static void input_tiles_base(const float *x, const ptrdiff_t *off, int wp, float *v,
                              size_t vstride) {
@@ -518,13 +535,23 @@ static wino_plan plan_for(int n, int ci, int co, int ih, int iw, int ph,
     return pl;
 }
 
-static void wino_run(const wino_plan *pl, const float *in, float *out) {
+// Threads for a call of the plan: one below WINO_SERIAL_FMAS multiply-adds
+// (of the direct method), else the team.
+static int wino_threads(const wino_plan *pl) {
     double fmas = 9.0 * pl->n * pl->oh * pl->ow * pl->ci * pl->co;
-    int nt = fmas < WINO_SERIAL_FMAS ? 1 : ck_team_threads();
+    return fmas < WINO_SERIAL_FMAS ? 1 : ck_team_threads();
+}
+
+// Runs task(pl, in, t, out) for every task of the plan, in parallel.
+typedef void (*wino_task_fn)(const wino_plan *pl, const float *in, long t,
+                             float *out);
+static void wino_run(const wino_plan *pl, wino_task_fn task, const float *in,
+                     float *out) {
+    int nt = wino_threads(pl);
     if (nt > pl->tasks) nt = (int)pl->tasks;
     (void)nt;  // unused without OpenMP
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-    for (long t = 0; t < pl->tasks; t++) wino_task(pl, in, t, out);
+    for (long t = 0; t < pl->tasks; t++) task(pl, in, t, out);
 }
 
 // Whether F(4x4, 3x3) serves a conv from ci to co channels with n images
@@ -570,7 +597,7 @@ void ck_conv_wino_forward(const ck_conv_geom *cg, const float *x,
     wino_plan pl =
         plan_for(cg->n, cg->ci, cg->co, g->ih, g->iw, g->ph, g->pw, bias);
     wino_filters(&pl, w, (size_t)cg->ci * 9, 9, 0);
-    wino_run(&pl, x, y);
+    wino_run(&pl, wino_task, x, y);
 }
 
 // ---------------------------------------------------------------------------
@@ -825,15 +852,7 @@ static void grad_image(const wino_plan *pl, const float *x, const float *dy,
     pad_rows(pl, x, img, 0, th, xr);
     memset(xr + (size_t)ci * pl->cs, 0, 8 * sizeof(float));
     float *yr = ck_ws_floats(CK_WS_AUX, (size_t)co * hy * ldy);
-    const size_t oplane = (size_t)pl->oh * pl->ow;
-    for (int k = 0; k < co; k++) {
-        const float *src = dy + ((size_t)img * co + k) * oplane;
-        float *d = yr + (size_t)k * hy * ldy;
-        memset(d, 0, sizeof(float) * hy * ldy);
-        for (int r = 0; r < pl->oh; r++)
-            ck_copy_floats(d + (size_t)r * ldy, src + (size_t)r * pl->ow,
-                           pl->ow);
-    }
+    pad_dy(pl, dy, img, 1, yr);
     // pad_rows puts input (-ph, -pw) at buffer (0, 0).
     for (int ty = 0; ty < th; ty++) {
         const wino_side in = {xr, pl->cs, pl->wp, ty * WM, 0, hy + 2,
@@ -899,8 +918,7 @@ void ck_conv_wino_weight_grad(const ck_conv_geom *cg, const float *x,
                             WXI * (size_t)(cpan * nr * tmax + 16));
     float *dyt = ck_ws_floats(CK_WS_PACK_A, WXI * (size_t)(kpan * 6 * tmax + 16));
 
-    double fmas = 9.0 * pl.n * pl.oh * pl.ow * ci * co;
-    int nt = fmas < WINO_SERIAL_FMAS ? 1 : ck_team_threads();
+    const int nt = wino_threads(&pl);
     (void)nt;  // unused without OpenMP
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
@@ -1077,21 +1095,12 @@ static void adjoint_task(const wino_plan *pl, const float *dy, long t,
     const int ldm = ck_ceil_div(ntiles, nr) * nr;
     const size_t vstride = skew((size_t)ldm * co);
     const size_t mstride = skew((size_t)ldm * ci);
-    const size_t oplane = (size_t)pl->oh * pl->ow;
     const int ldy = tw * WM, hp = th * WM + 2, wp = pl->wp;
     const size_t bplane = (size_t)hp * wp;
 
     // dy of the task's images, zero-padded to whole tiles (ldy wide).
     float *yb = ck_ws_floats(CK_WS_AUX, (size_t)nimg * co * th * WM * ldy);
-    for (int j = 0; j < nimg; j++)
-        for (int k = 0; k < co; k++) {
-            float *d = yb + ((size_t)j * co + k) * th * WM * ldy;
-            const float *src = dy + ((size_t)(i0 + j) * co + k) * oplane;
-            memset(d, 0, sizeof(float) * th * WM * ldy);
-            for (int r = 0; r < pl->oh; r++)
-                ck_copy_floats(d + (size_t)r * ldy, src + (size_t)r * pl->ow,
-                               pl->ow);
-        }
+    pad_dy(pl, dy, i0, nimg, yb);
     // Per tile: its dy block (channel 0) in yb, its window in the padded
     // dx buffer (channel 0); lanes past the last tile point at a spare
     // window after the images.
@@ -1200,20 +1209,14 @@ void ck_conv_wino_backward_data(const ck_conv_geom *cg, const float *dy,
         wino_filters(&up, w, 9, (size_t)cg->ci * 9, 0);
         pl.u = up.u;
         pl.ustride = up.ustride;
-        double fmas = 9.0 * pl.n * pl.oh * pl.ow * pl.ci * pl.co;
-        int nt = fmas < WINO_SERIAL_FMAS ? 1 : ck_team_threads();
-        if (nt > pl.tasks) nt = (int)pl.tasks;
-        (void)nt;  // unused without OpenMP
-        const wino_plan *cp = &pl;
-#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-        for (long t = 0; t < cp->tasks; t++) adjoint_task(cp, dy, t, dx);
+        wino_run(&pl, adjoint_task, dy, dx);
         return;
     }
     wino_plan pl = plan_for(cg->n, cg->co, cg->ci, g->oh, g->ow, 2 - g->ph,
                             2 - g->pw, bias);
     // Out channel c of this conv, in channel k: w[k][c] flipped.
     wino_filters(&pl, w, 9, (size_t)cg->ci * 9, 1);
-    wino_run(&pl, dy, dx);
+    wino_run(&pl, wino_task, dy, dx);
 }
 
 
