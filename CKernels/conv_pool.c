@@ -99,7 +99,7 @@ int ck_conv2d_maxpool_check(ck_conv2d_params *conv, ck_pool2d_params *pool,
 void ck_conv2d_maxpool_forward_f32(const ck_conv2d_params *conv,
                                    const ck_pool2d_params *pool,
                                    const float *x, const float *w,
-                                   const float *bias, float *y,
+                                   const float *bias, int relu, float *y,
                                    int32_t *indices) {
     const fuse_plan f = plan_of(conv, pool);
     const int nt = fuse_threads(&f, f.blocks);
@@ -113,16 +113,17 @@ void ck_conv2d_maxpool_forward_f32(const ck_conv2d_params *conv,
         block_params(&f, nb, &cp, &pp);
         float *c = ck_ws_floats(CK_WS_FUSED, (size_t)nb * f.c_img);
         ck_conv2d_forward_f32(&cp, x + i0 * f.x_img, w, bias, c);
-        ck_max_pool2d_forward_f32(&pp, c, y + i0 * f.y_img,
-                                  indices + i0 * f.y_img);
+        ck_max_pool2d_relu_forward_f32(&pp, c, relu, y + i0 * f.y_img,
+                                       indices + i0 * f.y_img);
     }
 }
 
 void ck_conv2d_maxpool_backward_f32(const ck_conv2d_params *conv,
                                     const ck_pool2d_params *pool,
                                     const float *x, const float *w,
-                                    const float *dy, const int32_t *indices,
-                                    float *dx, float *dw, float *db) {
+                                    const float *y, const float *dy,
+                                    const int32_t *indices, float *dx,
+                                    float *dw, float *db) {
     const fuse_plan f = plan_of(conv, pool);
     const int chunks = f.blocks < FUSE_CHUNKS ? f.blocks : FUSE_CHUNKS;
     float *part = ck_ws_floats(CK_WS_FUSED_SUM, (size_t)chunks * f.wsize);
@@ -143,8 +144,9 @@ void ck_conv2d_maxpool_backward_f32(const ck_conv2d_params *conv,
             // gradient (added to the chunk's sum after the first block).
             float *g = ck_ws_floats(CK_WS_FUSED, (size_t)nb * f.c_img + f.wsize);
             float *wb = g + (size_t)nb * f.c_img;
-            ck_max_pool2d_backward_f32(&pp, dy + i0 * f.y_img,
-                                       indices + i0 * f.y_img, g);
+            ck_max_pool2d_relu_backward_f32(&pp, y ? y + i0 * f.y_img : NULL,
+                                            dy + i0 * f.y_img,
+                                            indices + i0 * f.y_img, g);
             if (dx)
                 ck_conv2d_backward_data_f32(&cp, g, w, dx + i0 * f.x_img);
             ck_conv2d_backward_weight_f32(&cp, x + i0 * f.x_img, g,
@@ -157,8 +159,9 @@ void ck_conv2d_maxpool_backward_f32(const ck_conv2d_params *conv,
     for (int ch = 1; ch < chunks; ch++)
         for (size_t e = 0; e < f.wsize; e++) dw[e] += part[ch * f.wsize + e];
     // Every conv-output gradient is a pooled one (or a sum of them, for
-    // overlapping windows): the bias gradient is their channel sums.
+    // overlapping windows): the bias gradient is their channel sums (where
+    // the ReLU passed them).
     if (db)
-        ck_channel_sum(f.pool.n, f.pool.c,
-                       (size_t)f.pool.out_h * f.pool.out_w, dy, db);
+        ck_channel_sum_masked(f.pool.n, f.pool.c,
+                              (size_t)f.pool.out_h * f.pool.out_w, dy, y, db);
 }

@@ -181,8 +181,13 @@ static inline int is_2x2s2(const ck_pool2d_params *p) {
            p->stride_w == 2 && p->pad_h == 0 && p->pad_w == 0;
 }
 
+// ReLU on a row of pooled values (the formula of ck_unary_f32's CK_RELU).
+CK_ROW_FN relu_row(float *yr, int n) {
+    for (int j = 0; j < n; j++) yr[j] = yr[j] > 0 ? yr[j] : 0.0f;
+}
+
 CK_ROW_FN max_plane(const ck_pool2d_params *p, const float *x, float *y,
-                    int32_t *ind) {
+                    int32_t *ind, int relu) {
     const int w = p->w, ow = p->out_w;
     if (is_2x2s2(p)) {
         for (int oy = 0; oy < p->out_h; oy++) {
@@ -199,6 +204,7 @@ CK_ROW_FN max_plane(const ck_pool2d_params *p, const float *x, float *y,
                 yr[ox] = m;
                 ir[ox] = idx;
             }
+            if (relu) relu_row(yr, ow);
         }
         return;
     }
@@ -208,6 +214,7 @@ CK_ROW_FN max_plane(const ck_pool2d_params *p, const float *x, float *y,
 #define CK_MAX_ROW(s) max_row(p, x, oy, s, yr, ir)
         CK_BY_STRIDE(p->stride_w, CK_MAX_ROW);
 #undef CK_MAX_ROW
+        if (relu) relu_row(yr, ow);
     }
 }
 
@@ -269,16 +276,18 @@ CK_ROW_FN avg_back_plane(const ck_pool2d_params *p, const float *g,
 #endif
 
 static void max_plane_base(const ck_pool2d_params *p, const float *x,
-                           float *y, int32_t *ind) {
-    max_plane(p, x, y, ind);
+                           float *y, int32_t *ind, int relu) {
+    max_plane(p, x, y, ind, relu);
 }
 #if defined(__x86_64__) || defined(__i386__)
 // Eight 2x2 stride-2 windows of rows r0, r1 starting at output ox: the even
 // and odd columns split apart with shuffles, then compared in PyTorch's
-// scan order with its rule (a larger value or a NaN takes over).
+// scan order with its rule (a larger value or a NaN takes over). With relu
+// the maxima go through ReLU (v > 0 ? v : 0, as ck_unary_f32: a NaN
+// becomes 0) before the store.
 CK_AVX2 static inline void max2x2_avx2_8(const float *r0, const float *r1,
-                                        int ox, int base, int w, float *yr,
-                                        int32_t *ir) {
+                                        int ox, int base, int w, int relu,
+                                        float *yr, int32_t *ir) {
     __m256 a = _mm256_loadu_ps(r0 + 2 * ox), b = _mm256_loadu_ps(r0 + 2 * ox + 8);
     __m256 c = _mm256_loadu_ps(r1 + 2 * ox), d = _mm256_loadu_ps(r1 + 2 * ox + 8);
 #define CK_EVEN(u, v)                                                         \
@@ -304,14 +313,16 @@ CK_AVX2 static inline void max2x2_avx2_8(const float *r0, const float *r1,
         idx = _mm256_castps_si256(_mm256_blendv_ps(
             _mm256_castsi256_ps(idx), _mm256_castsi256_ps(ik), take));
     }
+    if (relu)
+        m = _mm256_and_ps(m, _mm256_cmp_ps(m, _mm256_setzero_ps(), _CMP_GT_OQ));
     _mm256_storeu_ps(yr + ox, m);
     _mm256_storeu_si256((__m256i *)(ir + ox), idx);
 }
 
 // Four windows, for rows of 4-7 outputs (MNIST's second pool: 11 -> 5).
 CK_AVX2 static inline void max2x2_sse_4(const float *r0, const float *r1,
-                                       int ox, int base, int w, float *yr,
-                                       int32_t *ir) {
+                                       int ox, int base, int w, int relu,
+                                       float *yr, int32_t *ir) {
     __m128 a = _mm_loadu_ps(r0 + 2 * ox), b = _mm_loadu_ps(r0 + 2 * ox + 4);
     __m128 c = _mm_loadu_ps(r1 + 2 * ox), d = _mm_loadu_ps(r1 + 2 * ox + 4);
     __m128 t[4] = {_mm_shuffle_ps(a, b, 0x88), _mm_shuffle_ps(a, b, 0xDD),
@@ -328,44 +339,47 @@ CK_AVX2 static inline void max2x2_sse_4(const float *r0, const float *r1,
         idx = _mm_castps_si128(_mm_blendv_ps(_mm_castsi128_ps(idx),
                                              _mm_castsi128_ps(ik), take));
     }
+    if (relu) m = _mm_and_ps(m, _mm_cmpgt_ps(m, _mm_setzero_ps()));
     _mm_storeu_ps(yr + ox, m);
     _mm_storeu_si128((__m128i *)(ir + ox), idx);
 }
 
 typedef void (*ck_max_block_fn)(const float *r0, const float *r1, int ox,
-                                int base, int w, float *yr, int32_t *ir);
+                                int base, int w, int relu, float *yr,
+                                int32_t *ir);
 
 // Every output row in whole blocks of bw windows; a last partial block is
 // moved back to end at ow (recomputing a few outputs identically). Needs
 // ow >= bw.
 CK_AVX2 static inline __attribute__((always_inline)) void max_rows_blocked(
     const ck_pool2d_params *p, const float *x, float *y, int32_t *ind,
-    int bw, ck_max_block_fn block) {
+    int relu, int bw, ck_max_block_fn block) {
     const int w = p->w, ow = p->out_w;
     for (int oy = 0; oy < p->out_h; oy++) {
         const float *r0 = x + (size_t)(2 * oy) * w, *r1 = r0 + w;
         float *yr = y + (size_t)oy * ow;
         int32_t *ir = ind + (size_t)oy * ow;
         int ox = 0;
-        for (; ox + bw <= ow; ox += bw) block(r0, r1, ox, 2 * oy * w, w, yr, ir);
-        if (ox < ow) block(r0, r1, ow - bw, 2 * oy * w, w, yr, ir);
+        for (; ox + bw <= ow; ox += bw)
+            block(r0, r1, ox, 2 * oy * w, w, relu, yr, ir);
+        if (ox < ow) block(r0, r1, ow - bw, 2 * oy * w, w, relu, yr, ir);
     }
 }
 #endif
 
 CK_AVX2 static void max_plane_avx2(const ck_pool2d_params *p, const float *x,
-                                   float *y, int32_t *ind) {
+                                   float *y, int32_t *ind, int relu) {
 #if defined(__x86_64__) || defined(__i386__)
     if (is_2x2s2(p) && p->out_w >= 8) {
-        max_rows_blocked(p, x, y, ind, 8, max2x2_avx2_8);
+        max_rows_blocked(p, x, y, ind, relu, 8, max2x2_avx2_8);
         return;
     }
     if (is_2x2s2(p) && p->out_w >= 4) {
-        max_rows_blocked(p, x, y, ind, 4, max2x2_sse_4);
+        max_rows_blocked(p, x, y, ind, relu, 4, max2x2_sse_4);
         return;
     }
 #endif
-    max_plane(p, x, y, ind);
+    max_plane(p, x, y, ind, relu);
 }
 static void avg_plane_base(const ck_pool2d_params *p, const float *x,
                            float *y) {
@@ -384,8 +398,8 @@ CK_AVX2 static void avg_back_plane_avx2(const ck_pool2d_params *p,
     avg_back_plane(p, g, d);
 }
 
-void ck_max_pool2d_forward_f32(const ck_pool2d_params *p, const float *x,
-                               float *y, int32_t *indices) {
+void ck_max_pool2d_relu_forward_f32(const ck_pool2d_params *p, const float *x,
+                                int relu, float *y, int32_t *indices) {
     long planes = (long)p->n * p->c;
     size_t in_plane = (size_t)p->h * p->w;
     size_t out_plane = (size_t)p->out_h * p->out_w;
@@ -395,11 +409,18 @@ void ck_max_pool2d_forward_f32(const ck_pool2d_params *p, const float *x,
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
     for (long q = 0; q < planes; q++)
         (avx2 ? max_plane_avx2 : max_plane_base)(
-            p, x + q * in_plane, y + q * out_plane, indices + q * out_plane);
+            p, x + q * in_plane, y + q * out_plane, indices + q * out_plane,
+            relu);
 }
 
-void ck_max_pool2d_backward_f32(const ck_pool2d_params *p, const float *dy,
-                                const int32_t *indices, float *dx) {
+void ck_max_pool2d_forward_f32(const ck_pool2d_params *p, const float *x,
+                               float *y, int32_t *indices) {
+    ck_max_pool2d_relu_forward_f32(p, x, 0, y, indices);
+}
+
+void ck_max_pool2d_relu_backward_f32(const ck_pool2d_params *p,
+                                     const float *mask, const float *dy,
+                                     const int32_t *indices, float *dx) {
     long planes = (long)p->n * p->c;
     size_t in_plane = (size_t)p->h * p->w;
     size_t out_plane = (size_t)p->out_h * p->out_w;
@@ -413,8 +434,19 @@ void ck_max_pool2d_backward_f32(const ck_pool2d_params *p, const float *dy,
         memset(d, 0, in_plane * sizeof(float));
         // Overlapping windows may share a maximum: accumulate, in output
         // order.
-        for (size_t j = 0; j < out_plane; j++) d[ind[j]] += g[j];
+        if (mask) {
+            const float *mk = mask + q * out_plane;
+            for (size_t j = 0; j < out_plane; j++)
+                d[ind[j]] += mk[j] > 0 ? g[j] : 0.0f;
+        } else {
+            for (size_t j = 0; j < out_plane; j++) d[ind[j]] += g[j];
+        }
     }
+}
+
+void ck_max_pool2d_backward_f32(const ck_pool2d_params *p, const float *dy,
+                                const int32_t *indices, float *dx) {
+    ck_max_pool2d_relu_backward_f32(p, NULL, dy, indices, dx);
 }
 
 void ck_avg_pool2d_forward_f32(const ck_pool2d_params *p, const float *x,

@@ -209,5 +209,9 @@ void ck_small_k_weight(int m, int n, int k, const float *dy, size_t ldd,
                        float *dw);
 // db[ch] = sum of t[n, ch, plane] over n and plane.
 void ck_channel_sum(int n, int ch, size_t plane, const float *t, float *db);
+// The same over the elements whose mask element (same layout) is > 0: the
+// bias gradient of a ReLU output whose upstream gradient is t.
+void ck_channel_sum_masked(int n, int ch, size_t plane, const float *t,
+                           const float *mask, float *db);
 
 #endif  // CK_WORKSPACE_H

@@ -150,26 +150,38 @@ int ck_pool2d_check(ck_pool2d_params *p, const char *op_name, char *err,
 // weight and bias gradients sum the same terms in another order. All are
 // the same at any thread count.
 // pool describes the pooling of the conv output (n, c, h, w = the conv's
-// n, k, out_h, out_w).
+// n, k, out_h, out_w). With relu set, the pooled values go through ReLU
+// (v > 0 ? v : 0, as ck_unary_f32) and the backward pass takes that output
+// as y: dy counts only where y > 0. Pass y = NULL without ReLU.
 // ---------------------------------------------------------------------------
 int ck_conv2d_maxpool_check(ck_conv2d_params *conv, ck_pool2d_params *pool,
                             char *err, size_t err_len);
 void ck_conv2d_maxpool_forward_f32(const ck_conv2d_params *conv,
                                    const ck_pool2d_params *pool,
                                    const float *x, const float *w,
-                                   const float *bias, float *y,
+                                   const float *bias, int relu, float *y,
                                    int32_t *indices);
 /// dw is overwritten; dx and db too unless NULL (not computed).
 void ck_conv2d_maxpool_backward_f32(const ck_conv2d_params *conv,
                                     const ck_pool2d_params *pool,
                                     const float *x, const float *w,
-                                    const float *dy, const int32_t *indices,
-                                    float *dx, float *dw, float *db);
+                                    const float *y, const float *dy,
+                                    const int32_t *indices, float *dx,
+                                    float *dw, float *db);
 void ck_max_pool2d_forward_f32(const ck_pool2d_params *p, const float *x,
                                float *y, int32_t *indices);
 /// dx is overwritten.
 void ck_max_pool2d_backward_f32(const ck_pool2d_params *p, const float *dy,
                                 const int32_t *indices, float *dx);
+/// Max pooling then, when relu is set, ReLU on the pooled values (the
+/// formula of ck_unary_f32's CK_RELU); indices stay the windows' argmax.
+void ck_max_pool2d_relu_forward_f32(const ck_pool2d_params *p, const float *x,
+                                    int relu, float *y, int32_t *indices);
+/// Its input gradient: dy counts only where y (that op's output) is > 0;
+/// y NULL is ck_max_pool2d_backward_f32. dx is overwritten.
+void ck_max_pool2d_relu_backward_f32(const ck_pool2d_params *p, const float *y,
+                                     const float *dy, const int32_t *indices,
+                                     float *dx);
 void ck_avg_pool2d_forward_f32(const ck_pool2d_params *p, const float *x,
                                float *y);
 /// dx is overwritten.

@@ -46,7 +46,8 @@ final class ConvPoolKernelTests: XCTestCase {
             shape(n: 9, c: 3, h: 9, w: 8, k: 5, kernel: 3, pad: 1),
         ]
         for s in shapes {
-            check(s, rng: &rng)
+            check(s, relu: false, rng: &rng)
+            check(s, relu: true, rng: &rng)
         }
     }
 
@@ -58,14 +59,18 @@ final class ConvPoolKernelTests: XCTestCase {
         XCTAssertTrue(text.contains("conv2d_maxpool"), text)
     }
 
-    private func check(_ s: Shape, rng: inout ConvKernelRNG, file: StaticString = #filePath, line: UInt = #line) {
+    /// With relu, the unfused sequence is conv -> pool -> ReLU, and the
+    /// references route dy through the ReLU's mask (pooled output > 0) first.
+    private func check(
+        _ s: Shape, relu: Bool, rng: inout ConvKernelRNG, file: StaticString = #filePath, line: UInt = #line
+    ) {
         var (cp, pp) = (s.conv, s.pool)
         let (n, c, h, w, k) = (Int(cp.n), Int(cp.c), Int(cp.h), Int(cp.w), Int(cp.k))
         let xCount = n * c * h * w, wCount = k * c * Int(cp.kh) * Int(cp.kw)
         let convCount = n * k * Int(cp.out_h) * Int(cp.out_w)
         let yCount = n * k * Int(pp.out_h) * Int(pp.out_w)
         let x = rng.floats(xCount), wt = rng.floats(wCount), bias = rng.floats(k), dy = rng.floats(yCount)
-        let tag = "conv2d_maxpool \(cp) \(pp)"
+        let tag = "conv2d_maxpool relu \(relu) \(cp) \(pp)"
 
         // The two fast kernels one after the other.
         var conv = [Float](repeating: .nan, count: convCount)
@@ -73,20 +78,29 @@ final class ConvPoolKernelTests: XCTestCase {
         var indicesUnfused = [Int32](repeating: -1, count: yCount)
         ck_conv2d_forward_f32(&cp, x, wt, bias, &conv)
         ck_max_pool2d_forward_f32(&pp, conv, &yUnfused, &indicesUnfused)
+        if relu { ck_unary_f32(CK_RELU, Int64(yCount), yUnfused, &yUnfused) }
 
         var indices = [Int32](repeating: -1, count: yCount)
         let y = Check.atOneAndTwoThreads("\(tag) forward", file: file, line: line) {
             var y = [Float](repeating: .nan, count: yCount)
-            ck_conv2d_maxpool_forward_f32(&cp, &pp, x, wt, bias, &y, &indices)
+            ck_conv2d_maxpool_forward_f32(&cp, &pp, x, wt, bias, relu ? 1 : 0, &y, &indices)
             return y
         }
         XCTAssertEqual(y.map(\.bitPattern), yUnfused.map(\.bitPattern), "\(tag) values", file: file, line: line)
         XCTAssertEqual(indices, indicesUnfused, "\(tag) indices", file: file, line: line)
 
+        if relu {
+            XCTAssertTrue(y.contains { $0 == 0 } && y.contains { $0 > 0 }, "\(tag) mask", file: file, line: line)
+        }
+        func withMask<R>(_ body: (UnsafePointer<Float>?) -> R) -> R {
+            relu ? y.withUnsafeBufferPointer { body($0.baseAddress) } : body(nil)
+        }
+
         // Gradients against the naive conv's, given the dense gradient the
-        // pool's backward pass routes.
+        // pool's backward pass routes (of dy through the ReLU).
+        let dyPassed = relu ? zip(y, dy).map { $0 > 0 ? $1 : 0 } : dy
         var dense = [Float](repeating: .nan, count: convCount)
-        ck_max_pool2d_backward_f32_ref(&pp, dy, indices, &dense)
+        ck_max_pool2d_backward_f32_ref(&pp, dyPassed, indices, &dense)
         var dxRef = [Float](repeating: .nan, count: xCount)
         var dwRef = [Float](repeating: .nan, count: wCount)
         var dbRef = [Float](repeating: .nan, count: k)
@@ -97,7 +111,7 @@ final class ConvPoolKernelTests: XCTestCase {
             var dx = [Float](repeating: .nan, count: xCount)
             var dw = [Float](repeating: .nan, count: wCount)
             var db = [Float](repeating: .nan, count: k)
-            ck_conv2d_maxpool_backward_f32(&cp, &pp, x, wt, dy, indices, &dx, &dw, &db)
+            withMask { ck_conv2d_maxpool_backward_f32(&cp, &pp, x, wt, $0, dy, indices, &dx, &dw, &db) }
             return dx + dw + db
         }
         Check.assertClose(Array(all[..<xCount]), dxRef, "\(tag) dx", file: file, line: line)
@@ -106,7 +120,7 @@ final class ConvPoolKernelTests: XCTestCase {
 
         // Without dx and db: the same dw.
         var dwOnly = [Float](repeating: .nan, count: wCount)
-        ck_conv2d_maxpool_backward_f32(&cp, &pp, x, wt, dy, indices, nil, &dwOnly, nil)
+        withMask { ck_conv2d_maxpool_backward_f32(&cp, &pp, x, wt, $0, dy, indices, nil, &dwOnly, nil) }
         XCTAssertEqual(dwOnly.map(\.bitPattern), all[xCount..<(xCount + wCount)].map(\.bitPattern),
                        "\(tag) dw alone", file: file, line: line)
     }

@@ -52,6 +52,26 @@ final class PoolKernelTests: XCTestCase {
         ck_max_pool2d_backward_f32_ref(&p, dy, indicesRef, &dxRef)
         Check.assertClose(dx, dxRef, "\(tag) max backward", file: file, line: line)
 
+        // With ReLU: the reference's values through ReLU, bit for bit, the
+        // same indices, and dy passed only where the output is > 0.
+        let yReLU = Check.atOneAndTwoThreads("\(tag) max relu forward", file: file, line: line) {
+            var y = [Float](repeating: .nan, count: yCount)
+            var ind = [Int32](repeating: -1, count: yCount)
+            ck_max_pool2d_relu_forward_f32(&p, x, 1, &y, &ind)
+            XCTAssertEqual(ind, indicesRef, "\(tag) max relu indices", file: file, line: line)
+            return y
+        }
+        XCTAssertEqual(yReLU.map(\.bitPattern), yRef.map { ($0 > 0 ? $0 : 0).bitPattern },
+                       "\(tag) max relu forward", file: file, line: line)
+        let dxReLU = Check.atOneAndTwoThreads("\(tag) max relu backward", file: file, line: line) {
+            var dx = [Float](repeating: .nan, count: xCount)
+            ck_max_pool2d_relu_backward_f32(&p, yReLU, dy, indicesRef, &dx)
+            return dx
+        }
+        var dxReLURef = [Float](repeating: .nan, count: xCount)
+        ck_max_pool2d_backward_f32_ref(&p, zip(yReLU, dy).map { $0 > 0 ? $1 : 0 }, indicesRef, &dxReLURef)
+        Check.assertClose(dxReLU, dxReLURef, "\(tag) max relu backward", file: file, line: line)
+
         let a = Check.atOneAndTwoThreads("\(tag) avg forward", file: file, line: line) {
             var y = [Float](repeating: .nan, count: yCount)
             ck_avg_pool2d_forward_f32(&p, x, &y)

@@ -51,19 +51,18 @@ public func maxPool2d(
     let out = Tensor(uninitializedShape: [Int(params.n), Int(params.c), Int(params.out_h), Int(params.out_w)])
     let indices = ArgmaxIndices(count: out.count)
     withUnsafePointer(to: params) { pp in
-        ck_max_pool2d_forward_f32(pp, input.pointer, out.pointer, indices.pointer)
+        ck_max_pool2d_relu_forward_f32(pp, input.pointer, fusedReLU ? 1 : 0, out.pointer, indices.pointer)
     }
-    if fusedReLU { ck_unary_f32(CK_RELU, Int64(out.count), out.pointer, out.pointer) }
     let source = input.shape
     // Kept for the backward pass only when the ReLU needs its mask.
     let activated: Tensor? = fusedReLU ? out : nil
     return Tensor.record(out, inputs: [input]) { upstream in
         // A window whose maximum is <= 0 passes no gradient; any other
         // routes it to the same (first) argmax as the unfused order would.
-        let g = activated.map { reluPullback(output: $0, upstream: upstream) } ?? upstream
         let dx = Tensor(uninitializedShape: source)
         withUnsafePointer(to: params) { pp in
-            ck_max_pool2d_backward_f32(pp, g.pointer, indices.pointer, dx.pointer)
+            ck_max_pool2d_relu_backward_f32(pp, activated?.pointer, upstream.pointer, indices.pointer,
+                                            dx.pointer)
         }
         return [dx]
     }
@@ -126,24 +125,24 @@ public func conv2dMaxPool2d(
     let indices = ArgmaxIndices(count: out.count)
     withUnsafePointer(to: cp) { c in
         withUnsafePointer(to: pp) { p in
-            ck_conv2d_maxpool_forward_f32(c, p, input.pointer, weight.pointer, bias?.pointer, out.pointer,
-                                          indices.pointer)
+            ck_conv2d_maxpool_forward_f32(c, p, input.pointer, weight.pointer, bias?.pointer,
+                                          fusedReLU ? 1 : 0, out.pointer, indices.pointer)
         }
     }
-    if fusedReLU { ck_unary_f32(CK_RELU, Int64(out.count), out.pointer, out.pointer) }
     let x = input.detached, w = weight.detached
     let inputs = bias.map { [input, weight, $0] } ?? [input, weight]
     let needsInputGradient = input.isTracked
     let activated: Tensor? = fusedReLU ? out : nil
     return Tensor.record(out, inputs: inputs) { upstream in
-        let g = activated.map { reluPullback(output: $0, upstream: upstream) } ?? upstream
         let dx = needsInputGradient ? Tensor(uninitializedShape: x.shape) : nil
         let dw = Tensor(uninitializedShape: w.shape)
         let db = bias != nil ? Tensor(uninitializedShape: [Int(cp.k)]) : nil
         withUnsafePointer(to: cp) { c in
             withUnsafePointer(to: pp) { p in
-                ck_conv2d_maxpool_backward_f32(c, p, x.pointer, w.pointer, g.pointer, indices.pointer,
-                                               dx?.pointer, dw.pointer, db?.pointer)
+                // The ReLU's mask is applied inside, from the activated output.
+                ck_conv2d_maxpool_backward_f32(c, p, x.pointer, w.pointer, activated?.pointer,
+                                               upstream.pointer, indices.pointer, dx?.pointer, dw.pointer,
+                                               db?.pointer)
             }
         }
         return bias != nil ? [dx, dw, db] : [dx, dw]
