@@ -459,28 +459,19 @@ void ck_conv_weight_grad(const ck_conv_geom *cg, const float *img,
     }
 }
 
-// Sum of m floats (those whose mask element is > 0, when a mask is given)
-// in eight fixed lanes of doubles: vectorizes, and the order of additions
-// is fixed by the code, not by the compiler or threads.
-static double plane_sum(const float *t, const float *mask, size_t m) {
+// Sum of m floats in eight fixed lanes of doubles: vectorizes, and the
+// order of additions is fixed by the code, not by the compiler or threads.
+static double plane_sum(const float *t, size_t m) {
     double lane[8] = {0};
     size_t j = 0;
-    if (mask) {
-        for (; j + 8 <= m; j += 8)
-            for (int l = 0; l < 8; l++)
-                lane[l] += mask[j + l] > 0 ? t[j + l] : 0.0f;
-        for (; j < m; j++) lane[0] += mask[j] > 0 ? t[j] : 0.0f;
-    } else {
-        for (; j + 8 <= m; j += 8)
-            for (int l = 0; l < 8; l++) lane[l] += t[j + l];
-        for (; j < m; j++) lane[0] += t[j];
-    }
+    for (; j + 8 <= m; j += 8)
+        for (int l = 0; l < 8; l++) lane[l] += t[j + l];
+    for (; j < m; j++) lane[0] += t[j];
     return ((lane[0] + lane[1]) + (lane[2] + lane[3])) +
            ((lane[4] + lane[5]) + (lane[6] + lane[7]));
 }
 
-void ck_channel_sum_masked(int n, int ch, size_t plane, const float *t,
-                           const float *mask, float *db) {
+void ck_channel_sum(int n, int ch, size_t plane, const float *t, float *db) {
     int nblocks = (n + CK_BATCH_BLOCK - 1) / CK_BATCH_BLOCK;
     long tasks = (long)nblocks * ch;
     double *part = (double *)ck_ws_floats(CK_WS_AUX, 2 * (size_t)tasks);
@@ -494,10 +485,8 @@ void ck_channel_sum_masked(int n, int ch, size_t plane, const float *t,
         int i1 = (blk + 1) * CK_BATCH_BLOCK < n ? (blk + 1) * CK_BATCH_BLOCK
                                                 : n;
         double acc = 0.0;
-        for (int i = blk * CK_BATCH_BLOCK; i < i1; i++) {
-            size_t at = ((size_t)i * ch + c) * plane;
-            acc += plane_sum(t + at, mask ? mask + at : NULL, plane);
-        }
+        for (int i = blk * CK_BATCH_BLOCK; i < i1; i++)
+            acc += plane_sum(t + ((size_t)i * ch + c) * plane, plane);
         part[task] = acc;
     }
     for (int c = 0; c < ch; c++) {
@@ -505,10 +494,6 @@ void ck_channel_sum_masked(int n, int ch, size_t plane, const float *t,
         for (int blk = 0; blk < nblocks; blk++) acc += part[(long)blk * ch + c];
         db[c] = (float)acc;
     }
-}
-
-void ck_channel_sum(int n, int ch, size_t plane, const float *t, float *db) {
-    ck_channel_sum_masked(n, ch, plane, t, NULL, db);
 }
 
 // ---------------------------------------------------------------------------

@@ -13,6 +13,7 @@
 // The weight gradient sums blocks in fixed chunks and the chunks in order,
 // so it is the same at any thread count, though not bit for bit the order
 // of the unfused weight gradient over the whole batch.
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -126,7 +127,13 @@ void ck_conv2d_maxpool_backward_f32(const ck_conv2d_params *conv,
                                     float *dw, float *db) {
     const fuse_plan f = plan_of(conv, pool);
     const int chunks = f.blocks < FUSE_CHUNKS ? f.blocks : FUSE_CHUNKS;
-    float *part = ck_ws_floats(CK_WS_FUSED_SUM, (size_t)chunks * f.wsize);
+    // The chunks' weight partials, then (doubles) each pooled plane's sum
+    // for the bias gradient.
+    const size_t nplanes = (size_t)f.pool.n * f.pool.c;
+    float *part = ck_ws_floats(CK_WS_FUSED_SUM,
+                               (size_t)chunks * f.wsize + 2 * nplanes + 2);
+    double *sums = (double *)(((uintptr_t)(part + (size_t)chunks * f.wsize) +
+                               7) & ~(uintptr_t)7);
     const int nt = fuse_threads(&f, chunks);
     (void)nt;  // unused without OpenMP
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
@@ -144,9 +151,10 @@ void ck_conv2d_maxpool_backward_f32(const ck_conv2d_params *conv,
             // gradient (added to the chunk's sum after the first block).
             float *g = ck_ws_floats(CK_WS_FUSED, (size_t)nb * f.c_img + f.wsize);
             float *wb = g + (size_t)nb * f.c_img;
-            ck_max_pool2d_relu_backward_f32(&pp, y ? y + i0 * f.y_img : NULL,
-                                            dy + i0 * f.y_img,
-                                            indices + i0 * f.y_img, g);
+            ck_max_pool2d_relu_backward_sums(
+                &pp, y ? y + i0 * f.y_img : NULL, dy + i0 * f.y_img,
+                indices + i0 * f.y_img, g,
+                db ? sums + (size_t)i0 * f.pool.c : NULL);
             if (dx)
                 ck_conv2d_backward_data_f32(&cp, g, w, dx + i0 * f.x_img);
             ck_conv2d_backward_weight_f32(&cp, x + i0 * f.x_img, g,
@@ -159,9 +167,13 @@ void ck_conv2d_maxpool_backward_f32(const ck_conv2d_params *conv,
     for (int ch = 1; ch < chunks; ch++)
         for (size_t e = 0; e < f.wsize; e++) dw[e] += part[ch * f.wsize + e];
     // Every conv-output gradient is a pooled one (or a sum of them, for
-    // overlapping windows): the bias gradient is their channel sums (where
-    // the ReLU passed them).
+    // overlapping windows) that the ReLU passed: the bias gradient sums the
+    // planes' sums, image by image in order.
     if (db)
-        ck_channel_sum_masked(f.pool.n, f.pool.c,
-                              (size_t)f.pool.out_h * f.pool.out_w, dy, y, db);
+        for (int c = 0; c < f.pool.c; c++) {
+            double acc = 0.0;
+            for (int i = 0; i < f.pool.n; i++)
+                acc += sums[(size_t)i * f.pool.c + c];
+            db[c] = (float)acc;
+        }
 }

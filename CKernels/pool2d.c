@@ -418,30 +418,60 @@ void ck_max_pool2d_forward_f32(const ck_pool2d_params *p, const float *x,
     ck_max_pool2d_relu_forward_f32(p, x, 0, y, indices);
 }
 
-void ck_max_pool2d_relu_backward_f32(const ck_pool2d_params *p,
-                                     const float *mask, const float *dy,
-                                     const int32_t *indices, float *dx) {
+// One plane's scatter: g (through the mask, if any) to the argmax of each
+// window. Overlapping windows may share a maximum: accumulate, in output
+// order. With sum, also the plane's sum of what was scattered, in four
+// fixed lanes of doubles.
+static inline void scatter_plane(const float *g, const float *mk,
+                                 const int32_t *ind, size_t out_plane,
+                                 size_t in_plane, float *d, double *sum) {
+    memset(d, 0, in_plane * sizeof(float));
+    if (!sum) {
+        if (mk)
+            for (size_t j = 0; j < out_plane; j++)
+                d[ind[j]] += ck_masked(g[j], mk[j]);
+        else
+            for (size_t j = 0; j < out_plane; j++) d[ind[j]] += g[j];
+        return;
+    }
+    // Lane l takes the outputs j = l mod 4; unrolled so the lanes stay in
+    // registers.
+    double lane[4] = {0};
+    size_t j = 0;
+    for (; j + 4 <= out_plane; j += 4)
+        for (int l = 0; l < 4; l++) {
+            const float v = mk ? ck_masked(g[j + l], mk[j + l]) : g[j + l];
+            d[ind[j + l]] += v;
+            lane[l] += v;
+        }
+    for (; j < out_plane; j++) {
+        const float v = mk ? ck_masked(g[j], mk[j]) : g[j];
+        d[ind[j]] += v;
+        lane[j & 3] += v;
+    }
+    *sum = (lane[0] + lane[1]) + (lane[2] + lane[3]);
+}
+
+void ck_max_pool2d_relu_backward_sums(const ck_pool2d_params *p,
+                                      const float *mask, const float *dy,
+                                      const int32_t *indices, float *dx,
+                                      double *sums) {
     long planes = (long)p->n * p->c;
     size_t in_plane = (size_t)p->h * p->w;
     size_t out_plane = (size_t)p->out_h * p->out_w;
     int nt = pool_threads(p);
     (void)nt;  // unused without OpenMP
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
-    for (long q = 0; q < planes; q++) {
-        float *d = dx + q * in_plane;
-        const float *g = dy + q * out_plane;
-        const int32_t *ind = indices + q * out_plane;
-        memset(d, 0, in_plane * sizeof(float));
-        // Overlapping windows may share a maximum: accumulate, in output
-        // order.
-        if (mask) {
-            const float *mk = mask + q * out_plane;
-            for (size_t j = 0; j < out_plane; j++)
-                d[ind[j]] += mk[j] > 0 ? g[j] : 0.0f;
-        } else {
-            for (size_t j = 0; j < out_plane; j++) d[ind[j]] += g[j];
-        }
-    }
+    for (long q = 0; q < planes; q++)
+        scatter_plane(dy + q * out_plane, mask ? mask + q * out_plane : NULL,
+                      indices + q * out_plane, out_plane, in_plane,
+                      dx + q * in_plane, sums ? sums + q : NULL);
+}
+
+void ck_max_pool2d_relu_backward_f32(const ck_pool2d_params *p,
+                                     const float *mask, const float *dy,
+                                     const int32_t *indices, float *dx) {
+    ck_max_pool2d_relu_backward_sums(p, mask, dy, indices, dx, NULL);
 }
 
 void ck_max_pool2d_backward_f32(const ck_pool2d_params *p, const float *dy,
