@@ -261,7 +261,7 @@ static void forward_pair(const ck_shape *s, const ck_pass *a, int i, int grp,
 void ck_conv_lower_gemm(const ck_conv_geom *cg, const float *img,
                         const float *w, const float *bias, float *out) {
     if (ck_conv_wino_applies(cg)) {
-        ck_conv_wino_forward(cg, img, w, bias, out);
+        ck_conv_wino_forward(cg, img, w, bias, 0, out);
         return;
     }
     if (ck_conv_shift_applies(cg)) {
@@ -461,17 +461,37 @@ void ck_conv_weight_grad(const ck_conv_geom *cg, const float *img,
 
 // Sum of m floats in eight fixed lanes of doubles: vectorizes, and the
 // order of additions is fixed by the code, not by the compiler or threads.
-static double plane_sum(const float *t, size_t m) {
+// With mask, the floats are those of t where mask > 0 (else 0), also
+// written to out.
+static inline __attribute__((always_inline)) double plane_sum(
+    const float *t, const float *mask, float *out, size_t m) {
     double lane[8] = {0};
     size_t j = 0;
-    for (; j + 8 <= m; j += 8)
-        for (int l = 0; l < 8; l++) lane[l] += t[j + l];
-    for (; j < m; j++) lane[0] += t[j];
+    if (mask) {
+        for (; j + 8 <= m; j += 8)
+            for (int l = 0; l < 8; l++) {
+                const float v = ck_masked(t[j + l], mask[j + l]);
+                out[j + l] = v;
+                lane[l] += v;
+            }
+        for (; j < m; j++) {
+            const float v = ck_masked(t[j], mask[j]);
+            out[j] = v;
+            lane[0] += v;
+        }
+    } else {
+        for (; j + 8 <= m; j += 8)
+            for (int l = 0; l < 8; l++) lane[l] += t[j + l];
+        for (; j < m; j++) lane[0] += t[j];
+    }
     return ((lane[0] + lane[1]) + (lane[2] + lane[3])) +
            ((lane[4] + lane[5]) + (lane[6] + lane[7]));
 }
 
-void ck_channel_sum(int n, int ch, size_t plane, const float *t, float *db) {
+// db[c] = sum of t over n and plane, t masked by mask (and written to out)
+// when mask is given.
+static void channel_sums(int n, int ch, size_t plane, const float *t,
+                         const float *mask, float *out, float *db) {
     int nblocks = (n + CK_BATCH_BLOCK - 1) / CK_BATCH_BLOCK;
     long tasks = (long)nblocks * ch;
     double *part = (double *)ck_ws_floats(CK_WS_AUX, 2 * (size_t)tasks);
@@ -485,8 +505,11 @@ void ck_channel_sum(int n, int ch, size_t plane, const float *t, float *db) {
         int i1 = (blk + 1) * CK_BATCH_BLOCK < n ? (blk + 1) * CK_BATCH_BLOCK
                                                 : n;
         double acc = 0.0;
-        for (int i = blk * CK_BATCH_BLOCK; i < i1; i++)
-            acc += plane_sum(t + ((size_t)i * ch + c) * plane, plane);
+        for (int i = blk * CK_BATCH_BLOCK; i < i1; i++) {
+            const size_t at = ((size_t)i * ch + c) * plane;
+            acc += mask ? plane_sum(t + at, mask + at, out + at, plane)
+                        : plane_sum(t + at, NULL, NULL, plane);
+        }
         part[task] = acc;
     }
     for (int c = 0; c < ch; c++) {
@@ -494,6 +517,19 @@ void ck_channel_sum(int n, int ch, size_t plane, const float *t, float *db) {
         for (int blk = 0; blk < nblocks; blk++) acc += part[(long)blk * ch + c];
         db[c] = (float)acc;
     }
+}
+
+void ck_channel_sum(int n, int ch, size_t plane, const float *t, float *db) {
+    channel_sums(n, ch, plane, t, NULL, NULL, db);
+}
+
+void ck_relu_backward_bias_f32(int n, int ch, int64_t plane, const float *y,
+                               const float *dy, float *dx, float *db) {
+    if (!db) {
+        ck_relu_backward_f32((int64_t)n * ch * plane, y, dy, dx);
+        return;
+    }
+    channel_sums(n, ch, (size_t)plane, dy, y, dx, db);
 }
 
 // ---------------------------------------------------------------------------
@@ -564,10 +600,23 @@ static ck_conv_geom conv2d_geom(const ck_conv2d_params *p) {
     return cg;
 }
 
+void ck_conv2d_forward_relu_f32(const ck_conv2d_params *p, const float *x,
+                                const float *w, const float *bias, int relu,
+                                float *y) {
+    ck_conv_geom cg = conv2d_geom(p);
+    if (relu && ck_conv_wino_applies(&cg)) {
+        ck_conv_wino_forward(&cg, x, w, bias, 1, y);  // in the output pass
+        return;
+    }
+    ck_conv_lower_gemm(&cg, x, w, bias, y);
+    if (relu)
+        ck_unary_f32(CK_RELU, (int64_t)p->n * p->k * p->out_h * p->out_w, y,
+                     y);
+}
+
 void ck_conv2d_forward_f32(const ck_conv2d_params *p, const float *x,
                            const float *w, const float *bias, float *y) {
-    ck_conv_geom cg = conv2d_geom(p);
-    ck_conv_lower_gemm(&cg, x, w, bias, y);
+    ck_conv2d_forward_relu_f32(p, x, w, bias, 0, y);
 }
 
 void ck_conv2d_backward_data_f32(const ck_conv2d_params *p, const float *dy,

@@ -75,8 +75,10 @@ typedef struct {
     // at v[xi * vstride + l]).
     void (*input)(const float *x, const ptrdiff_t *off, int wp, float *v,
                   size_t vstride);
-    // Products of eight tiles to their 4x4 output blocks (+ bias).
-    void (*output)(const float *m, size_t mstride, float bias, float *out,
+    // Products of eight tiles to their 4x4 output blocks (+ bias, then
+    // ReLU if relu).
+    void (*output)(const float *m, size_t mstride, float bias, int relu,
+                   float *out,
                    const long *ooff, const signed char *vw,
                    const signed char *vh, int ow);
     // A dy A^T of one tile's channels (6 lanes, an A panel) or of eight
@@ -108,6 +110,7 @@ typedef struct {
     size_t ustride;      // packed U: element xi at u + xi * ustride
     const float *u;
     const float *bias;
+    int relu;            // forward: ReLU on the outputs (v > 0 ? v : 0)
 } wino_plan;
 
 // ---------------------------------------------------------------------------
@@ -185,18 +188,28 @@ static inline __attribute__((always_inline)) void input_tiles(
     for (int xi = 0; xi < WXI; xi++) *(v8 *)(v + xi * vstride) = d[xi];
 }
 
+// v = v > 0 ? v : 0 lane by lane (ck_unary_f32's ReLU: a NaN becomes 0).
+// By pointer: a vector argument draws ABI warnings in the baseline build.
+static inline __attribute__((always_inline)) void relu8(v8 *v) {
+    typedef int vi8 __attribute__((vector_size(32)));
+    *v = (v8)((vi8)(*v > 0.0f) & (vi8)*v);
+}
+
 // Products of eight tiles (element xi at m[xi * mstride]) to their 4x4
-// output blocks (+ bias): q[r][l % 4] holds row r of tile l in its low
-// (l < 4) or high half.
+// output blocks (+ bias, then ReLU if relu): q[r][l % 4] holds row r of
+// tile l in its low (l < 4) or high half.
 static inline __attribute__((always_inline)) void output_rows(
-    const float *m, size_t mstride, float bias, v8 q[WM][4]) {
+    const float *m, size_t mstride, float bias, int relu, v8 q[WM][4]) {
     v8 p[WXI], s[WA * WM], y[WM * WM];
     for (int xi = 0; xi < WXI; xi++) p[xi] = *(const v8 *)(m + xi * mstride);
     for (int i = 0; i < WA; i++) at6(p + i * WA, s + i * WM, 1);
     for (int j = 0; j < WM; j++) at6(s + j, y + j, WM);
+    for (int e = 0; e < WM * WM; e++) y[e] += bias;
+    if (relu)
+        for (int e = 0; e < WM * WM; e++) relu8(&y[e]);
     for (int r = 0; r < WM; r++) {
-        const v8 y0 = y[r * WM] + bias, y1 = y[r * WM + 1] + bias;
-        const v8 y2 = y[r * WM + 2] + bias, y3 = y[r * WM + 3] + bias;
+        const v8 y0 = y[r * WM], y1 = y[r * WM + 1];
+        const v8 y2 = y[r * WM + 2], y3 = y[r * WM + 3];
         const v8 u0 = LO(y0, y1), u1 = HI(y0, y1);
         const v8 u2 = LO(y2, y3), u3 = HI(y2, y3);
         q[r][0] = PLO(u0, u2);
@@ -301,11 +314,11 @@ static void input_tiles_base(const float *x, const ptrdiff_t *off, int wp, float
 // The output blocks of eight tiles: tile l's row r goes to out + ooff[l] +
 // r * ow, of which vw[l] columns and vh[l] rows lie inside the image.
 static void output_tiles_base(const float *m, size_t mstride, float bias,
-                              float *out, const long *ooff,
+                              int relu, float *out, const long *ooff,
                               const signed char *vw, const signed char *vh,
                               int ow) {
     v8 q[WM][4];
-    output_rows(m, mstride, bias, q);
+    output_rows(m, mstride, bias, relu, q);
     for (int r = 0; r < WM; r++)
         for (int l = 0; l < 8; l++) {
             if (r >= vh[l]) continue;
@@ -329,10 +342,10 @@ __attribute__((target("avx2,fma"))) static void input_tiles_avx2(
 // (vmaskmovps) takes three times as long as the two plain stores of a
 // 3-wide row on Zen 4, and MNIST's 11x11 outputs are mostly partial tiles.
 __attribute__((target("avx2,fma"))) static void output_tiles_avx2(
-    const float *m, size_t mstride, float bias, float *out, const long *ooff,
-    const signed char *vw, const signed char *vh, int ow) {
+    const float *m, size_t mstride, float bias, int relu, float *out,
+    const long *ooff, const signed char *vw, const signed char *vh, int ow) {
     v8 q[WM][4];
-    output_rows(m, mstride, bias, q);
+    output_rows(m, mstride, bias, relu, q);
     for (int r = 0; r < WM; r++)
         for (int l = 0; l < 8; l++) {
             const int cols = r < vh[l] ? vw[l] : 0;
@@ -433,8 +446,8 @@ static void wino_task(const wino_plan *pl, const float *in, long t,
         const float bias = pl->bias ? pl->bias[k] : 0.0f;
         for (int gi = 0; gi < groups; gi++) {
             const int l0 = gi * 8;
-            fn->output(m + (size_t)k * ldm + l0, mstride, bias, out + k * oplane,
-                   ooff + l0, vw + l0, vh + l0, pl->ow);
+            fn->output(m + (size_t)k * ldm + l0, mstride, bias, pl->relu,
+                       out + k * oplane, ooff + l0, vw + l0, vh + l0, pl->ow);
         }
     }
 }
@@ -595,10 +608,12 @@ int ck_conv_wino_applies(const ck_conv_geom *cg) {
 }
 
 void ck_conv_wino_forward(const ck_conv_geom *cg, const float *x,
-                          const float *w, const float *bias, float *y) {
+                          const float *w, const float *bias, int relu,
+                          float *y) {
     const ck_lower_geom *g = &cg->g;
     wino_plan pl =
         plan_for(cg->n, cg->ci, cg->co, g->ih, g->iw, g->ph, g->pw, bias);
+    pl.relu = relu;
     wino_filters(&pl, w, (size_t)cg->ci * 9, 9, 0);
     wino_run(&pl, wino_task, x, y);
 }

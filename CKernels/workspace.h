@@ -195,9 +195,11 @@ void ck_conv_shift_weight_grad(const ck_conv_geom *cg, const float *img,
 // say whether a geometry is supported (groups 1, no dilation, 16 to 512
 // channels on the input side; the data gradient also needs padding <= 2).
 int ck_conv_wino_applies(const ck_conv_geom *cg);
-// out = W x im2col(img) (+ bias[co]), as ck_conv_lower_gemm.
+// out = W x im2col(img) (+ bias[co]), as ck_conv_lower_gemm, then ReLU
+// (v > 0 ? v : 0) if relu.
 void ck_conv_wino_forward(const ck_conv_geom *cg, const float *img,
-                          const float *w, const float *bias, float *out);
+                          const float *w, const float *bias, int relu,
+                          float *out);
 int ck_conv_wino_data_applies(const ck_conv_geom *cg);
 // img = col2im(W^T x col) (+ bias[ci]), as ck_conv_gemm_raise.
 void ck_conv_wino_backward_data(const ck_conv_geom *cg, const float *col,

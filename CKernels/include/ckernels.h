@@ -78,6 +78,11 @@ const char *ck_conv2d_algorithm(const ck_conv2d_params *p, int pass);
 
 void ck_conv2d_forward_f32(const ck_conv2d_params *p, const float *x,
                            const float *w, const float *bias, float *y);
+/// The forward pass, then ReLU (v > 0 ? v : 0, as ck_unary_f32) on y when
+/// relu is set: in Winograd's output transform, else a pass after.
+void ck_conv2d_forward_relu_f32(const ck_conv2d_params *p, const float *x,
+                                const float *w, const float *bias, int relu,
+                                float *y);
 /// dx = gradient wrt input (overwritten).
 void ck_conv2d_backward_data_f32(const ck_conv2d_params *p, const float *dy,
                                  const float *w, float *dx);
@@ -249,6 +254,11 @@ void ck_unary_f32(ck_unary_op op, int64_t count, const float *x, float *out);
 /// dx[i] = y[i] > 0 ? dy[i] : 0, the ReLU pullback from its output y.
 void ck_relu_backward_f32(int64_t count, const float *y, const float *dy,
                           float *dx);
+/// The same on a tensor [n, ch, plane], and with it db[c] = the sum of
+/// dx[:, c, :] (the bias gradient of the layer before the ReLU; summed as
+/// ck_conv2d_backward_bias_f32 sums dx), in one pass. db NULL: no sums.
+void ck_relu_backward_bias_f32(int n, int ch, int64_t plane, const float *y,
+                               const float *dy, float *dx, float *db);
 /// out[i] = a[i] * alpha + b[i] * beta for count elements (in place allowed).
 void ck_axpby_f32(int64_t count, float alpha, const float *a, float beta,
                   const float *b, float *out);

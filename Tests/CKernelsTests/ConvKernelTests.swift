@@ -359,6 +359,53 @@ final class ConvKernelTests: XCTestCase {
         checkAllPasses(p, bias: true, rng: &rng)
     }
 
+    func testForwardWithReLUAndItsBackward() {
+        // ck_conv2d_forward_relu_f32: ReLU inside Winograd's output pass, or
+        // a pass after the other algorithms; either way bit for bit ReLU of
+        // the plain forward, at 1 and 2 threads. Then the fused ReLU
+        // backward + bias sum against the two unfused kernels.
+        var rng = ConvKernelRNG(seed: 57)
+        for (p, algorithm) in [
+            (params(n: 8, c: 32, h: 13, w: 13, k: 24, kernel: (3, 3)), "winograd"),  // partial tiles
+            (params(n: 3, c: 16, h: 20, w: 20, k: 16, kernel: (3, 3), pad: (1, 1)), "winograd"),
+            (params(n: 2, c: 3, h: 9, w: 11, k: 5, kernel: (3, 3), pad: (1, 1)), "shifted-window"),
+            (params(n: 4, c: 16, h: 7, w: 7, k: 8, kernel: (1, 1)), "gemm"),
+        ] {
+            var p = p
+            XCTAssertEqual(ck_conv2d_check(&p, nil, 0), 0)
+            XCTAssertEqual(String(cString: ck_conv2d_algorithm(&p, 0)), algorithm, "\(p)")
+            let (n, k, plane) = (Int(p.n), Int(p.k), Int(p.out_h * p.out_w))
+            let x = rng.floats(Int(p.n * p.c * p.h * p.w)), w = rng.floats(k * Int(p.c * p.kh * p.kw))
+            let bias = rng.floats(k)
+            var plain = [Float](repeating: .nan, count: n * k * plane)
+            ck_conv2d_forward_f32(&p, x, w, bias, &plain)
+            let tag = "conv2d relu \(String(cString: ck_conv2d_algorithm(&p, 0))) \(p)"
+            let y = Check.atOneAndTwoThreads(tag) {
+                var y = [Float](repeating: .nan, count: n * k * plane)
+                ck_conv2d_forward_relu_f32(&p, x, w, bias, 1, &y)
+                return y
+            }
+            XCTAssertEqual(y.map(\.bitPattern), plain.map { ($0 > 0 ? $0 : 0).bitPattern }, tag)
+            XCTAssertTrue(y.contains(0) && y.contains { $0 > 0 }, tag)
+
+            let dy = rng.floats(y.count)
+            var dxRef = [Float](repeating: .nan, count: y.count)
+            var dbRef = [Float](repeating: .nan, count: k)
+            ck_relu_backward_f32(Int64(y.count), y, dy, &dxRef)
+            ck_conv2d_backward_bias_f32(&p, dxRef, &dbRef)
+            let both = Check.atOneAndTwoThreads("\(tag) backward") {
+                var dx = [Float](repeating: .nan, count: y.count)
+                var db = [Float](repeating: .nan, count: k)
+                ck_relu_backward_bias_f32(p.n, p.k, Int64(plane), y, dy, &dx, &db)
+                return dx + db
+            }
+            XCTAssertEqual(both.map(\.bitPattern), (dxRef + dbRef).map(\.bitPattern), "\(tag) backward")
+            var dxOnly = [Float](repeating: .nan, count: y.count)
+            ck_relu_backward_bias_f32(p.n, p.k, Int64(plane), y, dy, &dxOnly, nil)
+            XCTAssertEqual(dxOnly.map(\.bitPattern), dxRef.map(\.bitPattern), "\(tag) backward without db")
+        }
+    }
+
     func testForwardKnownValues() {
         // Worked by hand: a 2x2 all-ones kernel sums each 2x2 window of
         // [[1, 2, 3], [4, 5, 6], [7, 8, 9]]; then bias 0.5.

@@ -61,9 +61,9 @@ public func conv2d(
     let p = params
     let out = Tensor(uninitializedShape: [Int(p.n), Int(p.k), Int(p.out_h), Int(p.out_w)])
     withUnsafePointer(to: params) { pp in
-        ck_conv2d_forward_f32(pp, input.pointer, weight.pointer, bias?.pointer, out.pointer)
+        ck_conv2d_forward_relu_f32(pp, input.pointer, weight.pointer, bias?.pointer, fusedReLU ? 1 : 0,
+                                   out.pointer)
     }
-    if fusedReLU { ck_unary_f32(CK_RELU, Int64(out.count), out.pointer, out.pointer) }
     let x = input.detached, w = weight.detached
     let inputs = bias.map { [input, weight, $0] } ?? [input, weight]
     // The input gradient of a first layer (images) is never used: skip it.
@@ -72,7 +72,16 @@ public func conv2d(
     // unfused output (say, one a fused max pool reduces) is freed early.
     let activated: Tensor? = fusedReLU ? out : nil
     return Tensor.record(out, inputs: inputs) { upstream in
-        let g = activated.map { reluPullback(output: $0, upstream: upstream) } ?? upstream
+        let db = bias != nil ? Tensor(uninitializedShape: [Int(params.k)]) : nil
+        var g = upstream
+        if let y = activated {
+            // The ReLU's pullback and the bias gradient in one pass.
+            g = Tensor(uninitializedShape: y.shape)
+            ck_relu_backward_bias_f32(params.n, params.k, Int64(params.out_h) * Int64(params.out_w), y.pointer,
+                                      upstream.pointer, g.pointer, db?.pointer)
+        } else if let db {
+            withUnsafePointer(to: params) { ck_conv2d_backward_bias_f32($0, g.pointer, db.pointer) }
+        }
         return withUnsafePointer(to: params) { pp in
             var dx: Tensor?
             if needsInputGradient {
@@ -81,10 +90,7 @@ public func conv2d(
             }
             let dw = Tensor(uninitializedShape: w.shape)
             ck_conv2d_backward_weight_f32(pp, x.pointer, g.pointer, dw.pointer)
-            guard bias != nil else { return [dx, dw] }
-            let db = Tensor(uninitializedShape: [Int(params.k)])
-            ck_conv2d_backward_bias_f32(pp, g.pointer, db.pointer)
-            return [dx, dw, db]
+            return bias != nil ? [dx, dw, db] : [dx, dw]
         }
     }
 }
