@@ -131,6 +131,24 @@ void ck_relu_backward_f32(int64_t count, const float *y, const float *dy,
     }
 }
 
+// Floats a task of ck_copy_rows_f32 copies at most (a long run is split).
+#define CK_COPY_CHUNK 65536
+
+void ck_copy_rows_f32(int64_t rows, int64_t len, const float *src,
+                      int64_t src_stride, float *dst, int64_t dst_stride) {
+    if (rows <= 0 || len <= 0) return;
+    const int64_t pieces = (len + CK_COPY_CHUNK - 1) / CK_COPY_CHUNK;
+    const int64_t tasks = rows * pieces;
+#pragma omp parallel for schedule(static) \
+    if (rows * len >= CK_PARALLEL_MIN && tasks > 1)
+    for (int64_t t = 0; t < tasks; t++) {
+        const int64_t r = t / pieces, j = (t % pieces) * CK_COPY_CHUNK;
+        const int64_t n = len - j < CK_COPY_CHUNK ? len - j : CK_COPY_CHUNK;
+        memcpy(dst + r * dst_stride + j, src + r * src_stride + j,
+               (size_t)n * sizeof(float));
+    }
+}
+
 void ck_axpby_f32(int64_t count, float alpha, const float *a, float beta,
                   const float *b, float *out) {
 #pragma omp parallel for schedule(static) if (count >= CK_PARALLEL_MIN)

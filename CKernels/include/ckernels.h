@@ -259,6 +259,11 @@ void ck_relu_backward_f32(int64_t count, const float *y, const float *dy,
 /// ck_conv2d_backward_bias_f32 sums dx), in one pass. db NULL: no sums.
 void ck_relu_backward_bias_f32(int n, int ch, int64_t plane, const float *y,
                                const float *dy, float *dx, float *db);
+/// rows runs of len floats: dst[r * dst_stride + j] = src[r * src_stride +
+/// j] (a slice or one piece of a concatenation), in parallel for large
+/// copies. The runs must not overlap.
+void ck_copy_rows_f32(int64_t rows, int64_t len, const float *src,
+                      int64_t src_stride, float *dst, int64_t dst_stride);
 /// out[i] = a[i] * alpha + b[i] * beta for count elements (in place allowed).
 void ck_axpby_f32(int64_t count, float alpha, const float *a, float beta,
                   const float *b, float *out);

@@ -45,6 +45,27 @@ final class TensorTests: XCTestCase {
         XCTAssertEqual(Tensor.zeros([2, 3, 4, 5]).flattened().shape, [2, 60])
     }
 
+    func testLargeConcatenateAndSliceCopyInParallelPieces() {
+        // Runs past the copy kernel's 65,536-float pieces, several rows, so
+        // the parallel, chunked path runs; checked element by element.
+        let (rows, a, b) = (3, 70_001, 2_003)
+        let x = Tensor(shape: [rows, a], scalars: (0..<(rows * a)).map { Float($0) })
+        let y = Tensor(shape: [rows, b], scalars: (0..<(rows * b)).map { -Float($0) })
+        let joined = Tensor.concatenate([x, y], axis: 1)
+        XCTAssertEqual(joined.shape, [rows, a + b])
+        let j = joined.scalars
+        var expected = [Float]()
+        for r in 0..<rows {
+            expected += (0..<a).map { Float(r * a + $0) }
+            expected += (0..<b).map { -Float(r * b + $0) }
+        }
+        XCTAssertEqual(j, expected)
+        XCTAssertEqual(joined.slice(axis: 1, 0..<a).scalars, x.scalars)
+        XCTAssertEqual(joined.slice(axis: 1, a..<(a + b)).scalars, y.scalars)
+        XCTAssertEqual(joined.slice(axis: 1, 5..<70_000).scalars,
+                       (0..<rows).flatMap { r in (5..<70_000).map { Float(r * a + $0) } })
+    }
+
     func testReductions() {
         let x = Tensor(shape: [2, 3], scalars: [1, 5, 3, 4, 2, 6])
         XCTAssertEqual(x.sum().scalar, 21)

@@ -74,10 +74,8 @@ extension Tensor {
         let outer = shape[..<a].reduce(1, *)
         let inner = shape[(a + 1)...].reduce(1, *)
         let out = Tensor(uninitializedShape: newShape)
-        for o in 0..<outer {
-            (out.pointer + o * range.count * inner).update(
-                from: pointer + (o * shape[a] + range.lowerBound) * inner, count: range.count * inner)
-        }
+        ck_copy_rows_f32(Int64(outer), Int64(range.count * inner), pointer + range.lowerBound * inner,
+                         Int64(shape[a] * inner), out.pointer, Int64(range.count * inner))
         let source = shape
         return Tensor.record(out, inputs: [self]) { g in
             // Pad the gradient back into a zero tensor of the source shape.
@@ -100,12 +98,11 @@ extension Tensor {
         let outer = first.shape[..<a].reduce(1, *)
         let inner = first.shape[(a + 1)...].reduce(1, *)
         let out = Tensor(uninitializedShape: newShape)
-        for o in 0..<outer {
-            var offset = o * newShape[a] * inner
-            for (t, e) in zip(tensors, extents) {
-                (out.pointer + offset).update(from: t.pointer + o * e * inner, count: e * inner)
-                offset += e * inner
-            }
+        var offset = 0
+        for (t, e) in zip(tensors, extents) {
+            ck_copy_rows_f32(Int64(outer), Int64(e * inner), t.pointer, Int64(e * inner), out.pointer + offset,
+                             Int64(newShape[a] * inner))
+            offset += e * inner
         }
         return record(out, inputs: tensors) { g in
             var start = 0
