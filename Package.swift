@@ -34,7 +34,7 @@ let package = Package(
             linkerSettings: openMPLink),
         .systemLibrary(name: "CZlib", path: "Sources/CZlib"),
         .target(name: "SwiftGrad", dependencies: ["CKernels"]),
-        .target(name: "SwiftGradNN", dependencies: ["SwiftGrad"]),
+        .target(name: "SwiftGradNN", dependencies: ["CKernels", "SwiftGrad"]),
         .target(name: "SwiftGradData", dependencies: ["SwiftGrad", "CZlib"]),
         .executableTarget(
             name: "MNIST",

@@ -149,6 +149,21 @@ void ck_copy_rows_f32(int64_t rows, int64_t len, const float *src,
     }
 }
 
+void ck_adam_step_f32(int64_t count, float *p, const float *g, float *m,
+                      float *v, float step_size, float inv_root_bc2,
+                      float beta1, float beta2, float eps, float l2) {
+#pragma STDC FP_CONTRACT OFF
+#pragma omp parallel for schedule(static) if (count >= CK_PARALLEL_MIN)
+    for (int64_t i = 0; i < count; i++) {
+        const float gi = g[i] + l2 * p[i];
+        const float mi = beta1 * m[i] + (1 - beta1) * gi;
+        const float vi = beta2 * v[i] + (1 - beta2) * gi * gi;
+        m[i] = mi;
+        v[i] = vi;
+        p[i] -= step_size * mi / (sqrtf(vi) * inv_root_bc2 + eps);
+    }
+}
+
 void ck_axpby_f32(int64_t count, float alpha, const float *a, float beta,
                   const float *b, float *out) {
 #pragma omp parallel for schedule(static) if (count >= CK_PARALLEL_MIN)

@@ -264,6 +264,17 @@ void ck_relu_backward_bias_f32(int n, int ch, int64_t plane, const float *y,
 /// copies. The runs must not overlap.
 void ck_copy_rows_f32(int64_t rows, int64_t len, const float *src,
                       int64_t src_stride, float *dst, int64_t dst_stride);
+/// One Adam step on count parameters (PyTorch's torch.optim.Adam; the
+/// caller folds the bias corrections into step_size = lr / (1 - beta1^t)
+/// and inv_root_bc2 = 1 / sqrt(1 - beta2^t)):
+///   g' = g + l2 * p;  m = beta1 * m + (1 - beta1) * g';
+///   v = beta2 * v + (1 - beta2) * g' * g';
+///   p -= step_size * m / (sqrt(v) * inv_root_bc2 + eps)
+/// without fused multiply-adds, so each element rounds as the scalar
+/// formula does, at any thread count.
+void ck_adam_step_f32(int64_t count, float *p, const float *g, float *m,
+                      float *v, float step_size, float inv_root_bc2,
+                      float beta1, float beta2, float eps, float l2);
 /// out[i] = a[i] * alpha + b[i] * beta for count elements (in place allowed).
 void ck_axpby_f32(int64_t count, float alpha, const float *a, float beta,
                   const float *b, float *out);

@@ -1,3 +1,4 @@
+import CKernels
 import Foundation
 
 /// Adam (Kingma & Ba), following PyTorch's `torch.optim.Adam` including bias
@@ -102,18 +103,13 @@ func adamStep(parameter: inout Tensor, gradient: Tensor, state: inout [String: T
         state["m"] = m
         state["v"] = v
     }
+    // The formula in the doc comment, element by element, in parallel.
     parameter.withUnsafeMutableBufferPointer { p in
         m.withUnsafeMutableBufferPointer { m in
             v.withUnsafeMutableBufferPointer { v in
                 gradient.withUnsafeBufferPointer { g in
-                    for i in 0..<p.count {
-                        let gi = g[i] + l2 * p[i]
-                        let mi = b1 * m[i] + (1 - b1) * gi
-                        let vi = b2 * v[i] + (1 - b2) * gi * gi
-                        m[i] = mi
-                        v[i] = vi
-                        p[i] -= stepSize * mi / (vi.squareRoot() * invRootBC2 + eps)
-                    }
+                    ck_adam_step_f32(Int64(p.count), p.baseAddress, g.baseAddress, m.baseAddress, v.baseAddress,
+                                     stepSize, invRootBC2, b1, b2, eps, l2)
                 }
             }
         }
