@@ -276,16 +276,25 @@ static void pad_rows(const wino_plan *pl, const float *in, int img, int ty0,
     const int rows = (ty1 - ty0) * WM + 2;
     const int iy0 = ty0 * WM - pl->ph;
     // Rows [ya, yb) of the buffer hold input rows; the rest, and the
-    // columns around them, are zero: one memset of the block, then copies.
+    // columns around them, are zero. Each float is written once (a memset
+    // of the block under the copies wrote the image twice).
     const int ya = iy0 < 0 ? -iy0 : 0;
     const int yb = pl->ih - iy0 < rows ? pl->ih - iy0 : rows;
+    const int right = pl->wp - pl->pw - pl->iw;  // zeros after a row
     for (int c = 0; c < pl->ci; c++) {
         const float *src = in + ((size_t)img * pl->ci + c) * plane;
         float *dst = x + c * pl->cs;
-        memset(dst, 0, sizeof(float) * rows * pl->wp);
-        for (int yy = ya; yy < yb; yy++)
-            ck_copy_floats(dst + (size_t)yy * pl->wp + pl->pw,
-                           src + (size_t)(iy0 + yy) * pl->iw, pl->iw);
+        if (ya > 0) memset(dst, 0, sizeof(float) * ya * pl->wp);
+        for (int yy = ya; yy < yb; yy++) {
+            float *d = dst + (size_t)yy * pl->wp;
+            for (int e = 0; e < pl->pw; e++) d[e] = 0.0f;
+            ck_copy_floats(d + pl->pw, src + (size_t)(iy0 + yy) * pl->iw,
+                           pl->iw);
+            for (int e = 0; e < right; e++) d[pl->pw + pl->iw + e] = 0.0f;
+        }
+        if (yb < rows)
+            memset(dst + (size_t)yb * pl->wp, 0,
+                   sizeof(float) * (rows - yb) * pl->wp);
     }
 }
 
@@ -299,10 +308,14 @@ static void pad_dy(const wino_plan *pl, const float *dy, int img, int nimg,
     for (long p = 0; p < (long)nimg * pl->co; p++) {
         const float *src = dy + ((size_t)img * pl->co + p) * oplane;
         float *d = dst + p * dplane;
-        memset(d, 0, sizeof(float) * dplane);
-        for (int r = 0; r < pl->oh; r++)
-            ck_copy_floats(d + (size_t)r * ldy, src + (size_t)r * pl->ow,
-                           pl->ow);
+        // Each float written once: rows, their right ends, the rows below.
+        for (int r = 0; r < pl->oh; r++) {
+            float *dr = d + (size_t)r * ldy;
+            ck_copy_floats(dr, src + (size_t)r * pl->ow, pl->ow);
+            for (int e = pl->ow; e < ldy; e++) dr[e] = 0.0f;
+        }
+        memset(d + (size_t)pl->oh * ldy, 0,
+               sizeof(float) * (dplane - (size_t)pl->oh * ldy));
     }
 }
 
