@@ -452,6 +452,88 @@ static inline void scatter_plane(const float *g, const float *mk,
     *sum = (lane[0] + lane[1]) + (lane[2] + lane[3]);
 }
 
+#if defined(__x86_64__) || defined(__i386__)
+// The 2x2 stride-2 backward pass of one plane without the memset and the
+// scatter: windows do not overlap, so each input pixel gets one plain store
+// of 0 + (its window's gradient if it is the argmax, else 0) -- the value
+// the scatter leaves -- eight windows of a row at a time (the last block
+// moved back to end at ow); pixels no window covers (an odd last row or
+// column) are zeroed. With lanes, the plane's sum in eight lanes of doubles
+// (a moved-back block adds only its new windows). Needs ow >= 8.
+CK_AVX2 static void scatter_2x2_avx2(const ck_pool2d_params *p,
+                                     const float *g, const float *mk,
+                                     const int32_t *ind, float *d,
+                                     double *lanes) {
+    const int w = p->w, ow = p->out_w, oh = p->out_h;
+    const __m256 zero = _mm256_setzero_ps();
+    const int step[4] = {0, 1, w, w + 1};
+    for (int oy = 0; oy < oh; oy++) {
+        float *r[2] = {d + (size_t)2 * oy * w, d + (size_t)(2 * oy + 1) * w};
+        const size_t at = (size_t)oy * ow;
+        for (int ox0 = 0; ox0 < ow; ox0 += 8) {
+            const int ox = ox0 + 8 <= ow ? ox0 : ow - 8;
+            __m256 v = _mm256_loadu_ps(g + at + ox);
+            if (mk) {
+                const __m256 m = _mm256_loadu_ps(mk + at + ox);
+                v = _mm256_and_ps(v, _mm256_cmp_ps(m, zero, _CMP_GT_OQ));
+            }
+            v = _mm256_add_ps(zero, v);  // -0 -> +0, as 0 + v in the scatter
+            const __m256i idx =
+                _mm256_loadu_si256((const __m256i *)(ind + at + ox));
+            const __m256i i0 = _mm256_add_epi32(
+                _mm256_set1_epi32(2 * oy * w + 2 * ox),
+                _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14));
+            __m256 q[4];  // v where the argmax is tap k of the window
+            for (int k = 0; k < 4; k++) {
+                const __m256i ik =
+                    _mm256_add_epi32(i0, _mm256_set1_epi32(step[k]));
+                q[k] = _mm256_and_ps(
+                    v, _mm256_castsi256_ps(_mm256_cmpeq_epi32(idx, ik)));
+            }
+            // Taps 0, 1 interleaved into the upper row, 2, 3 the lower.
+            for (int row = 0; row < 2; row++) {
+                const __m256 a = q[2 * row], b = q[2 * row + 1];
+                const __m256 lo = _mm256_unpacklo_ps(a, b);
+                const __m256 hi = _mm256_unpackhi_ps(a, b);
+                float *dst = r[row] + 2 * ox;
+                _mm256_storeu_ps(dst, _mm256_permute2f128_ps(lo, hi, 0x20));
+                _mm256_storeu_ps(dst + 8, _mm256_permute2f128_ps(lo, hi, 0x31));
+            }
+            if (lanes)
+                for (int l = ox0 - ox; l < 8; l++) lanes[l] += v[l];
+        }
+        if (w & 1) r[0][w - 1] = r[1][w - 1] = 0.0f;
+    }
+    if (p->h > 2 * oh)
+        memset(d + (size_t)2 * oh * w, 0,
+               sizeof(float) * (size_t)(p->h - 2 * oh) * w);
+}
+#endif
+
+// One plane of the backward pass: the vector 2x2 stride-2 form when it
+// applies, else scatter_plane. sums[q] as there (the vector form sums in
+// 8 lanes, row by row). Rows of 4-7 windows (MNIST's second pool, 11 -> 5)
+// stay with the scatter: a 4-wide form was 1.7x slower there.
+static void backward_plane(const ck_pool2d_params *p, int avx2,
+                           const float *g, const float *mk,
+                           const int32_t *ind, float *d, double *sum) {
+    const size_t in_plane = (size_t)p->h * p->w;
+    const size_t out_plane = (size_t)p->out_h * p->out_w;
+#if defined(__x86_64__) || defined(__i386__)
+    if (avx2 && is_2x2s2(p) && p->out_w >= 8) {
+        double lanes[8] = {0};
+        scatter_2x2_avx2(p, g, mk, ind, d, sum ? lanes : NULL);
+        if (sum)
+            *sum = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) +
+                   ((lanes[4] + lanes[5]) + (lanes[6] + lanes[7]));
+        return;
+    }
+#else
+    (void)p, (void)avx2;
+#endif
+    scatter_plane(g, mk, ind, out_plane, in_plane, d, sum);
+}
+
 void ck_max_pool2d_relu_backward_sums(const ck_pool2d_params *p,
                                       const float *mask, const float *dy,
                                       const int32_t *indices, float *dx,
@@ -459,13 +541,15 @@ void ck_max_pool2d_relu_backward_sums(const ck_pool2d_params *p,
     long planes = (long)p->n * p->c;
     size_t in_plane = (size_t)p->h * p->w;
     size_t out_plane = (size_t)p->out_h * p->out_w;
+    int avx2 = ck_use_avx2();
     int nt = pool_threads(p);
     (void)nt;  // unused without OpenMP
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
     for (long q = 0; q < planes; q++)
-        scatter_plane(dy + q * out_plane, mask ? mask + q * out_plane : NULL,
-                      indices + q * out_plane, out_plane, in_plane,
-                      dx + q * in_plane, sums ? sums + q : NULL);
+        backward_plane(p, avx2, dy + q * out_plane,
+                       mask ? mask + q * out_plane : NULL,
+                       indices + q * out_plane, dx + q * in_plane,
+                       sums ? sums + q : NULL);
 }
 
 void ck_max_pool2d_relu_backward_f32(const ck_pool2d_params *p,
