@@ -36,10 +36,16 @@ let package = Package(
         .target(name: "SwiftGrad", dependencies: ["CKernels"]),
         .target(name: "SwiftGradNN", dependencies: ["CKernels", "SwiftGrad"]),
         .target(name: "SwiftGradData", dependencies: ["SwiftGrad", "CZlib"]),
+        // Command-line pieces the example tools share (not part of the
+        // library; the only target besides them that uses ArgumentParser).
+        .target(
+            name: "ExampleSupport",
+            dependencies: ["SwiftGrad", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Examples/Shared"),
         .executableTarget(
             name: "MNIST",
             dependencies: [
-                "SwiftGrad", "SwiftGradNN", "SwiftGradData",
+                "SwiftGrad", "SwiftGradNN", "SwiftGradData", "ExampleSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Examples/MNIST",
@@ -47,14 +53,14 @@ let package = Package(
         .executableTarget(
             name: "Segment",
             dependencies: [
-                "SwiftGrad", "SwiftGradNN", "SwiftGradData",
+                "SwiftGrad", "SwiftGradNN", "SwiftGradData", "ExampleSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Examples/Segment"),
         .executableTarget(
             name: "bench",
             dependencies: [
-                "CKernels", "SwiftGrad", "SwiftGradNN",
+                "CKernels", "SwiftGrad", "SwiftGradNN", "ExampleSupport",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             path: "Benchmarks/bench"),

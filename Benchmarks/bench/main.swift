@@ -1,5 +1,6 @@
 import ArgumentParser
 import CKernels
+import ExampleSupport
 import Foundation
 
 /// Kernel throughput: cases a-k (conv, pooling, transposed conv, sgemm),
@@ -10,10 +11,13 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Times the SwiftGrad C kernels (cases a-k).",
-        discussion: "Example: swift run -c release bench --threads 2")
+        discussion: """
+            Example: swift run -c release bench --threads 2
+            With --no-winograd the 3x3 stride-1 convs take the direct paths; GFLOP/s always count the direct \
+            method's FLOPs.
+            """)
 
-    @Option(help: "Threads for every kernel (default: OpenMP's default).")
-    var threads: Int?
+    @OptionGroup var kernels: KernelOptions
 
     @Option(help: "Comma-separated case letters or op substrings (e.g. a,k or pool,sgemm).")
     var filter: String?
@@ -27,18 +31,13 @@ struct Bench: ParsableCommand {
     @Flag(help: "One JSON object per line instead of a table.")
     var json = false
 
-    @Flag(inversion: .prefixedNo, help: "Let 3x3 stride-1 convs use Winograd F(4x4, 3x3) (default); --no-winograd times the direct paths. GFLOP/s always count the direct method's FLOPs.")
-    var winograd = true
-
     func validate() throws {
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1") }
         if iterations < 1 { throw ValidationError("--iterations must be at least 1") }
         if warmup < 0 { throw ValidationError("--warmup must not be negative") }
     }
 
     func run() throws {
-        if let threads { ck_set_num_threads(Int32(threads)) }
-        ck_set_winograd(winograd ? 1 : 0)
+        kernels.apply()
         let threadCount = Int(ck_get_num_threads())
         let filters = (filter ?? "").split(separator: ",").map {
             $0.trimmingCharacters(in: .whitespaces)
@@ -51,7 +50,7 @@ struct Bench: ParsableCommand {
         // In JSON mode stdout carries only the JSON lines.
         let info = String(format: "bench: isa %@, %d threads, measured peak %.1f GFLOP/s, "
                           + "%d warm-up + %d timed iterations, winograd %@", isa, threadCount, peak,
-                          warmup, iterations, winograd ? "on" : "off")
+                          warmup, iterations, kernels.winograd ? "on" : "off")
         if json {
             FileHandle.standardError.write((info + "\n").data(using: .utf8)!)
         } else {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ExampleSupport
 import Foundation
 import SwiftGrad
 import SwiftGradData
@@ -33,11 +34,7 @@ struct MNISTCommand: ParsableCommand {
     @Option(help: "Seed for weights and shuffling.")
     var seed: UInt64 = 0
 
-    @Option(help: "Kernel threads (default: every core).")
-    var threads: Int?
-
-    @Flag(inversion: .prefixedNo, help: "3x3 stride-1 convolutions by Winograd F(4x4, 3x3) (default), or by direct sums as in PyTorch (--no-winograd): rounding about 1e-5 of the output scale instead of 1e-6, for a quarter of the multiplies.")
-    var winograd = true
+    @OptionGroup var kernels: KernelOptions
 
     @Option(help: "A JSON model config to train instead of the reference CNN.")
     var model: String?
@@ -66,7 +63,6 @@ struct MNISTCommand: ParsableCommand {
         guard learningRate.isFinite, learningRate > 0 else {
             throw ValidationError("--learning-rate must be a positive finite number, got \(learningRate)")
         }
-        if let threads, threads < 1 { throw ValidationError("--threads must be at least 1, got \(threads)") }
         if let limit, limit < 1 { throw ValidationError("--limit must be at least 1, got \(limit)") }
         guard ["cosine", "constant"].contains(schedule) else {
             throw ValidationError("--schedule must be cosine or constant, got \(schedule)")
@@ -87,8 +83,7 @@ struct MNISTCommand: ParsableCommand {
     }
 
     func train() throws {
-        Kernels.threadCount = threads ?? ProcessInfo.processInfo.activeProcessorCount
-        Kernels.winograd = winograd
+        kernels.apply()
         let directory = data ?? Self.bundledDataDirectory()
         let dataset = try IDXDataset(directory: directory)
         let trainSet = limit.map { dataset.train.prefix(min($0, dataset.train.count)) } ?? dataset.train

@@ -1,4 +1,5 @@
 import ArgumentParser
+import ExampleSupport
 import Foundation
 import SwiftGrad
 import SwiftGradData
@@ -42,11 +43,7 @@ struct Segment: ParsableCommand {
     @Option(help: "Seed of the data, the shuffles and the weight initialization.")
     var seed: UInt64 = 0
 
-    @Option(help: "Threads for the compute kernels (default: all cores).")
-    var threads: Int?
-
-    @Flag(inversion: .prefixedNo, help: "3x3 stride-1 convolutions by Winograd F(4x4, 3x3) (default), or by direct sums as in PyTorch (--no-winograd): rounding about 1e-5 of the output scale instead of 1e-6, for a quarter of the multiplies.")
-    var winograd = true
+    @OptionGroup var kernels: KernelOptions
 
     @Option(help: "Training images per epoch (default: 2048 for shapes, 4096 for mnist-scenes).")
     var trainSize: Int?
@@ -91,7 +88,6 @@ struct Segment: ParsableCommand {
         if let learningRate, !(learningRate.isFinite && learningRate > 0) {
             throw ValidationError("--learning-rate must be a positive finite number, got \(learningRate)")
         }
-        if let threads, !(1...1024).contains(threads) { throw ValidationError("--threads must be in 1...1024, got \(threads)") }
         if let trainSize, !(1...10_000_000).contains(trainSize) {
             throw ValidationError("--train-size must be in 1...10000000, got \(trainSize)")
         }

@@ -11,9 +11,7 @@ struct SegmentationRun {
 
     func run() throws {
         let start = Date()
-        let threads = options.threads ?? ProcessInfo.processInfo.activeProcessorCount
-        Kernels.threadCount = max(1, threads)
-        Kernels.winograd = options.winograd
+        options.kernels.apply()
         let size = options.imageSize ?? options.dataset.defaultSize
         let data = try DatasetPair.make(
             options.dataset, size: size, trainSize: options.trainSize ?? options.dataset.defaultTrainSize,
