@@ -130,6 +130,54 @@ final class TrainingTests: XCTestCase {
         XCTAssertEqual(resumed.optimizer.step, straight.optimizer.step)
     }
 
+    /// With dropout: the resumed run must draw the masks the uninterrupted
+    /// run drew after epoch 2 (the layers' mask counts travel in the
+    /// optimizer file), so the losses match exactly; the weights file keeps
+    /// only weights.
+    func testResumeWithDropoutContinuesTheMaskSequence() throws {
+        func makeTrainer(seed: UInt64) throws -> Trainer<Model> {
+            let model = try Model(inputShape: [2], seed: seed) {
+                Dense(units: 16, activation: .relu)
+                Dropout(rate: 0.5, seed: 5)
+                Dense(units: 2)
+            }
+            var t = Trainer(model: model, optimizer: ParameterUpdater(Adam(learningRate: 0.02)),
+                            loss: SoftmaxCrossEntropyLoss())
+            t.output = .silent
+            return t
+        }
+        let data = blobs(120, seed: 4)
+        var straight = try makeTrainer(seed: 0)
+        let full = try straight.fit(data, epochs: 4, verbose: false)
+
+        var first = try makeTrainer(seed: 0)
+        try first.fit(data, epochs: 2, verbose: false)
+        let url = dir.appendingPathComponent("dropout.safetensors")
+        try first.saveCheckpoint(to: url)
+        XCTAssertEqual(Set(try Checkpoint.load(from: url).tensors.keys), ["0.weight", "0.bias", "2.weight", "2.bias"])
+        let optimizerFile = try Checkpoint.load(from: Trainer<Model>.optimizerStateURL(for: url)).tensors
+        XCTAssertEqual(optimizerFile["training_state/1.mask_calls"]?.scalars, [12, 0, 0, 0])  // 2 epochs x 6 batches
+
+        var resumed = try makeTrainer(seed: 0)  // a fresh model: its dropout has drawn no mask yet
+        try resumed.resume(from: url)
+        XCTAssertEqual(resumed.model.trainingState.first?.value.scalars, [12, 0, 0, 0])
+        let rest = try resumed.fit(data, epochs: 4, verbose: false)
+        XCTAssertEqual(rest.values("loss"), Array(full.values("loss").suffix(2)))
+
+        // Into a model with the same weights and one more dropout layer.
+        var other = try makeTrainer(seed: 0)
+        other.model = try Model(inputShape: [2], seed: 0) {
+            Dense(units: 16, activation: .relu)
+            Dropout(rate: 0.5, seed: 5)
+            Dense(units: 2)
+            Dropout(rate: 0.1)
+        }
+        XCTAssertThrowsError(try other.resume(from: url)) { error in
+            XCTAssertTrue("\(error)".contains("training state does not fit the model (missing: [\"training_state/3.mask_calls\"]"),
+                          "\(error)")
+        }
+    }
+
     func testResumeRejectsMismatchedFiles() throws {
         var a = linearTrainer(ParameterUpdater(Adam()))
         try a.fit(regressionData(), epochs: 1, verbose: false)

@@ -33,6 +33,24 @@ extension Checkpoint {
         }
     }
 
+    /// The training state of `model` if it is a `Layer` or a `Model`.
+    static func trainingState<M>(of model: M) -> [(name: String, value: Tensor)] {
+        if let l = model as? any Layer { return l.trainingState }
+        if let m = model as? Model { return m.trainingState }
+        return []
+    }
+
+    /// Sets training state on `model` (a `Layer` or a `Model`).
+    static func setTrainingState<M>(_ name: String, _ value: Tensor, on model: inout M) throws {
+        if var l = model as? any Layer {
+            try l.setTrainingState(name, value)
+            model = l as! M
+        } else if var m = model as? Model {
+            try m.setTrainingState(name, value)
+            model = m as! M
+        }
+    }
+
     /// The model's state in PyTorch `state_dict` style: every parameter in
     /// visiting order ("0.weight", "0.bias", ...), then every buffer
     /// ("1.running_mean", ...).

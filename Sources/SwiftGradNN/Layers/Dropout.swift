@@ -7,8 +7,12 @@ final class CallCounter: @unchecked Sendable {
     private var value: UInt64 = 0
     /// Returns the current count and increments it.
     func next() -> UInt64 { lock.withLock { defer { value += 1 }; return value } }
+    /// The current count.
+    var current: UInt64 { lock.withLock { value } }
     /// Sets the count back to zero.
-    func reset() { lock.withLock { value = 0 } }
+    func reset() { set(0) }
+    /// Sets the count.
+    func set(_ count: UInt64) { lock.withLock { value = count } }
 }
 
 /// Inverted dropout: in training mode (`LearningPhase.isTraining`) zeroes each
@@ -19,7 +23,8 @@ final class CallCounter: @unchecked Sendable {
 /// from (`seed`, a salt drawn from the model's generator at build, n), so
 /// masks differ per step, differ between dropout layers of one model, and
 /// repeat exactly when the run is repeated. Copies of a layer share the call
-/// counter.
+/// counter; training checkpoints save it (`trainingState`), so a resumed run
+/// draws the masks the uninterrupted run would have.
 ///
 /// Config: `{"type": "dropout", "rate": 0.5, "seed": 0}`.
 public struct Dropout: Layer {
@@ -60,6 +65,27 @@ public struct Dropout: Layer {
 
     /// Restarts the mask sequence (e.g. to replay a run from its start).
     public func resetMaskSequence() { counter.reset() }
+
+    /// "mask_calls": the number of masks drawn so far, as four 16-bit
+    /// pieces (low first), each exact in a float.
+    public var trainingState: [(name: String, value: Tensor)] {
+        let n = counter.current
+        return [("mask_calls", Tensor((0..<4).map { Float((n >> (16 * UInt64($0))) & 0xFFFF) }))]
+    }
+
+    /// Sets the mask count from a "mask_calls" tensor (all copies of the
+    /// layer share it).
+    public mutating func setTrainingState(_ name: String, _ value: Tensor) throws {
+        guard name == "mask_calls" else {
+            throw ConfigError.invalidValue(owner: Self.typeName, field: name, reason: "is not training state (mask_calls)")
+        }
+        let pieces = value.scalars
+        guard value.shape == [4], pieces.allSatisfy({ $0 >= 0 && $0 <= 65535 && $0 == $0.rounded() }) else {
+            throw ConfigError.invalidValue(owner: Self.typeName, field: name,
+                                           reason: "must be 4 integers in 0...65535, got shape \(value.shape)")
+        }
+        counter.set(pieces.enumerated().reduce(0) { $0 | (UInt64($1.element) << (16 * UInt64($1.offset))) })
+    }
 
     /// The mask for one call: 0 or 1 / (1 - rate) per element.
     func mask(shape: [Int], call: UInt64) -> Tensor {

@@ -74,12 +74,23 @@ public protocol Layer: ParameterContainer, Sendable {
     var buffers: [(name: String, value: Tensor)] { get }
     /// Restores a buffer by name (as listed in `buffers`).
     mutating func setBuffer(_ name: String, _ value: Tensor) throws
+    /// State a training run carries that is not part of the model's weights
+    /// (dropout's count of masks drawn): saved with the optimizer state in
+    /// training checkpoints, so a resumed run continues exactly, and kept
+    /// out of `saveWeights` files (PyTorch's state dicts have no such entry).
+    var trainingState: [(name: String, value: Tensor)] { get }
+    /// Restores training state by name (as listed in `trainingState`).
+    mutating func setTrainingState(_ name: String, _ value: Tensor) throws
 }
 
 extension Layer {
     public var buffers: [(name: String, value: Tensor)] { [] }
     public mutating func setBuffer(_ name: String, _ value: Tensor) throws {
         throw ConfigError.invalidValue(owner: Self.typeName, field: name, reason: "is not a buffer of this layer")
+    }
+    public var trainingState: [(name: String, value: Tensor)] { [] }
+    public mutating func setTrainingState(_ name: String, _ value: Tensor) throws {
+        throw ConfigError.invalidValue(owner: Self.typeName, field: name, reason: "is not training state of this layer")
     }
     /// Layers without parameters visit nothing.
     public mutating func visitParameters(prefix: String, _ visitor: (String, inout Tensor) -> Void) {}

@@ -218,6 +218,22 @@ public struct Graph: CompositeLayer, MultiOutputLayer {
         nodes[i].operation = .layer(layer)
     }
 
+    public var trainingState: [(name: String, value: Tensor)] {
+        nodes.flatMap { node -> [(name: String, value: Tensor)] in
+            guard case .layer(let l) = node.operation else { return [] }
+            return l.trainingState.map { (joinName(node.name, $0.name), $0.value) }
+        }
+    }
+
+    public mutating func setTrainingState(_ name: String, _ value: Tensor) throws {
+        let (head, rest) = splitBufferName(name)
+        guard let i = nodes.firstIndex(where: { $0.name == head }), case .layer(var layer) = nodes[i].operation, let rest else {
+            throw ConfigError.invalidValue(owner: Self.typeName, field: name, reason: "names no node state (expected \"<node>.<state>\")")
+        }
+        try layer.setTrainingState(rest, value)
+        nodes[i].operation = .layer(layer)
+    }
+
     /// One row per node; merge nodes show as "concatenate"/"add".
     public func summaryRows(prefix: String) -> [LayerSummaryRow] {
         nodes.flatMap { node -> [LayerSummaryRow] in

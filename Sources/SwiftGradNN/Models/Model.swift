@@ -103,6 +103,14 @@ public struct Model: ParameterContainer, Sendable {
 
     /// Restores a buffer by its dotted name.
     public mutating func setBuffer(_ name: String, _ value: Tensor) throws { try root.setBuffer(name, value) }
+
+    /// Training state (dropout mask counts) by dotted name; see `Layer`.
+    public var trainingState: [(name: String, value: Tensor)] { root.trainingState }
+
+    /// Restores training state by its dotted name.
+    public mutating func setTrainingState(_ name: String, _ value: Tensor) throws {
+        try root.setTrainingState(name, value)
+    }
 }
 
 extension Registry {

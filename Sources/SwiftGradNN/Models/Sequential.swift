@@ -107,6 +107,21 @@ public struct Sequential: CompositeLayer {
         try layers[i].setBuffer(rest, value)
     }
 
+    /// Every child's training state, named "i.name".
+    public var trainingState: [(name: String, value: Tensor)] {
+        layers.enumerated().flatMap { i, layer in
+            layer.trainingState.map { (joinName(String(i), $0.name), $0.value) }
+        }
+    }
+
+    public mutating func setTrainingState(_ name: String, _ value: Tensor) throws {
+        let (head, rest) = splitBufferName(name)
+        guard let i = Int(head), layers.indices.contains(i), let rest else {
+            throw ConfigError.invalidValue(owner: Self.typeName, field: name, reason: "names no child state (expected \"<index>.<state>\")")
+        }
+        try layers[i].setTrainingState(rest, value)
+    }
+
     /// One row per child, named by index; composite children expanded.
     public func summaryRows(prefix: String) -> [LayerSummaryRow] {
         layers.enumerated().flatMap { i, layer in

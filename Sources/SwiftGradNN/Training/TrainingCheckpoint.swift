@@ -15,9 +15,14 @@ extension Trainer {
         return url.deletingLastPathComponent().appendingPathComponent(stem + ".optim.safetensors")
     }
 
+    /// Prefix of the model's training state (dropout mask counts) among the
+    /// optimizer file's tensors.
+    static var trainingStatePrefix: String { "training_state/" }
+
     /// Writes the model weights to `url` and the optimizer state ("<param>.<slot>"
-    /// tensors) with the progress (epoch, step, seed, optimizer and schedule
-    /// configs, callback state such as best metrics) to
+    /// tensors), the model's training state ("training_state/<name>", e.g.
+    /// dropout mask counts) and the progress (epoch, step, seed, optimizer and
+    /// schedule configs, callback state such as best metrics) to
     /// `optimizerStateURL(for: url)`. Both writes are atomic; the optimizer
     /// file goes first, and both carry one checkpoint id that `resume` matches.
     /// "schedule_step" records the step the schedule reads next. A resumed
@@ -34,7 +39,8 @@ extension Trainer {
         ]
         if let schedule = optimizer.schedule { meta["schedule"] = schedule.config.description }
         if let clip = optimizer.clipNorm { meta["clip_norm"] = "\(clip)" }
-        try Checkpoint.save(optimizer.exportState(), metadata: meta, to: Self.optimizerStateURL(for: url))
+        let trainingState = Checkpoint.trainingState(of: model).map { (Self.trainingStatePrefix + $0.name, $0.value) }
+        try Checkpoint.save(optimizer.exportState() + trainingState, metadata: meta, to: Self.optimizerStateURL(for: url))
         let weightsMeta = ["format": Self.checkpointFormat, "checkpoint_id": id, "epoch": "\(progress.epoch)",
                            "step": "\(progress.step)", "optimizer_file": Self.optimizerStateURL(for: url).lastPathComponent]
         try Checkpoint.saveWeights(of: model, metadata: weightsMeta, to: url)
@@ -75,12 +81,33 @@ extension Trainer {
         catch { throw CheckpointError.badMetadata(file: optimURL.path, reason: "callback_state is not a JSON object of strings") }
         var newModel = model
         try Checkpoint.loadStateDict(weights, into: &newModel, file: url.path)
+        // The model's training state, kept apart from the optimizer's slots.
+        // Files from before it was saved have none: the counts stay as they are.
+        let prefix = Self.trainingStatePrefix
+        let savedState = state.filter { $0.key.hasPrefix(prefix) }
+        let optimizerState = state.filter { !$0.key.hasPrefix(prefix) }
+        if !savedState.isEmpty {
+            let expected = Set(Checkpoint.trainingState(of: newModel).map { prefix + $0.name })
+            guard Set(savedState.keys) == expected else {
+                let missing = expected.subtracting(savedState.keys).sorted()
+                let unexpected = Set(savedState.keys).subtracting(expected).sorted()
+                throw CheckpointError.badMetadata(
+                    file: optimURL.path,
+                    reason: "training state does not fit the model (missing: \(missing), unexpected: \(unexpected))")
+            }
+        }
         var newOptimizer = optimizer
-        try newOptimizer.importState(state, step: try integer("optimizer_step", Int.self), model: newModel)
+        try newOptimizer.importState(optimizerState, step: try integer("optimizer_step", Int.self), model: newModel)
         var newProgress = TrainingProgress(seed: try integer("seed", UInt64.self))
         newProgress.epoch = try integer("epoch", Int.self)
         newProgress.step = try integer("step", Int.self)
         newProgress.callbackState = callbackState
+        // Last, after every other check: the counters are shared with the
+        // current model's layers.
+        for (name, value) in savedState.sorted(by: { $0.key < $1.key }) {
+            do { try Checkpoint.setTrainingState(String(name.dropFirst(prefix.count)), value, on: &newModel) }
+            catch { throw CheckpointError.io(file: optimURL.path, reason: "cannot restore '\(name)': \(error)") }
+        }
         (model, optimizer, progress) = (newModel, newOptimizer, newProgress)
     }
 }
