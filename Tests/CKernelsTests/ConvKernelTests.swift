@@ -325,9 +325,11 @@ final class ConvKernelTests: XCTestCase {
             // the data gradient runs as the adjoint of the forward's tiles
             // (also 13x13 and 22x27 above: valid convs on small images).
             (params(n: 64, c: 16, h: 5, w: 5, k: 24, kernel: (3, 3)), true, true),
-            // Too few tiles (28 of the output, 63 of the input): no
-            // Winograd pass.
-            (params(n: 7, c: 16, h: 10, w: 10, k: 24, kernel: (3, 3)), false, false),
+            // Too few tiles (12 of the output, 27 of the input; 32 is the
+            // least): no Winograd pass.
+            (params(n: 3, c: 16, h: 10, w: 10, k: 24, kernel: (3, 3)), false, false),
+            // 32 output tiles, just enough.
+            (params(n: 2, c: 32, h: 16, w: 16, k: 16, kernel: (3, 3), pad: (1, 1)), true, true),
             (params(n: 2, c: 24, h: 34, w: 30, k: 16, kernel: (3, 3), pad: (2, 2)), true, true),
             (params(n: 1, c: 16, h: 130, w: 66, k: 16, kernel: (3, 3), pad: (1, 1)), true, true),
             (params(n: 3, c: 96, h: 20, w: 20, k: 80, kernel: (3, 3), pad: (1, 1)), true, true),
