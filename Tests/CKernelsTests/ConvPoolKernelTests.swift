@@ -51,6 +51,18 @@ final class ConvPoolKernelTests: XCTestCase {
         }
     }
 
+    func testBaselineISAMatchesConvThenPool() {
+        // Without AVX2 the pool's backward pass is the scalar scatter, its
+        // plane sums in four lanes: force the baseline to test it here too.
+        let saved = String(cString: ck_isa_name())
+        guard ck_force_isa("generic") == 0 else { return }
+        defer { _ = ck_force_isa(saved) }
+        var rng = ConvKernelRNG(seed: 92)
+        let s = shape(n: 12, c: 1, h: 20, w: 21, k: 6, kernel: 3)
+        check(s, relu: false, rng: &rng)
+        check(s, relu: true, rng: &rng)
+    }
+
     func testCheckRejectsAPoolOfAnotherShape() {
         var s = shape(n: 2, c: 1, h: 8, w: 8, k: 4, kernel: 3)
         s.pool.h += 1
