@@ -202,35 +202,40 @@ public struct Graph: CompositeLayer, MultiOutputLayer {
         }
     }
 
-    public var buffers: [(name: String, value: Tensor)] {
-        nodes.flatMap { node -> [(name: String, value: Tensor)] in
-            guard case .layer(let l) = node.operation else { return [] }
-            return l.buffers.map { (joinName(node.name, $0.name), $0.value) }
-        }
-    }
+    public var buffers: [(name: String, value: Tensor)] { nodeEntries { $0.buffers } }
 
     public mutating func setBuffer(_ name: String, _ value: Tensor) throws {
-        let (head, rest) = splitBufferName(name)
-        guard let i = nodes.firstIndex(where: { $0.name == head }), case .layer(var layer) = nodes[i].operation, let rest else {
-            throw ConfigError.invalidValue(owner: Self.typeName, field: name, reason: "names no node buffer (expected \"<node>.<buffer>\")")
-        }
-        try layer.setBuffer(rest, value)
-        nodes[i].operation = .layer(layer)
+        try setOnNode(name, kind: "buffer") { try $0.setBuffer($1, value) }
     }
 
-    public var trainingState: [(name: String, value: Tensor)] {
-        nodes.flatMap { node -> [(name: String, value: Tensor)] in
-            guard case .layer(let l) = node.operation else { return [] }
-            return l.trainingState.map { (joinName(node.name, $0.name), $0.value) }
-        }
-    }
+    public var trainingState: [(name: String, value: Tensor)] { nodeEntries { $0.trainingState } }
 
     public mutating func setTrainingState(_ name: String, _ value: Tensor) throws {
-        let (head, rest) = splitBufferName(name)
-        guard let i = nodes.firstIndex(where: { $0.name == head }), case .layer(var layer) = nodes[i].operation, let rest else {
-            throw ConfigError.invalidValue(owner: Self.typeName, field: name, reason: "names no node state (expected \"<node>.<state>\")")
+        try setOnNode(name, kind: "state") { try $0.setTrainingState($1, value) }
+    }
+
+    /// `entries` of every layer node, each named "node.name".
+    private func nodeEntries(
+        _ entries: (any Layer) -> [(name: String, value: Tensor)]
+    ) -> [(name: String, value: Tensor)] {
+        nodes.flatMap { node -> [(name: String, value: Tensor)] in
+            guard case .layer(let l) = node.operation else { return [] }
+            return entries(l).map { (joinName(node.name, $0.name), $0.value) }
         }
-        try layer.setTrainingState(rest, value)
+    }
+
+    /// Runs `set` on the layer node that a dotted name "node.rest" starts
+    /// with, passing it the rest of the name; `kind` names the entry in errors.
+    private mutating func setOnNode(
+        _ name: String, kind: String, _ set: (inout any Layer, String) throws -> Void
+    ) throws {
+        let (head, rest) = splitBufferName(name)
+        guard let i = nodes.firstIndex(where: { $0.name == head }), case .layer(var layer) = nodes[i].operation, let rest
+        else {
+            throw ConfigError.invalidValue(owner: Self.typeName, field: name,
+                                           reason: "names no node \(kind) (expected \"<node>.<\(kind)>\")")
+        }
+        try set(&layer, rest)
         nodes[i].operation = .layer(layer)
     }
 

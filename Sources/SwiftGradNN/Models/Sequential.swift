@@ -95,31 +95,37 @@ public struct Sequential: CompositeLayer {
     }
 
     /// Every child's buffers, named "i.name".
-    public var buffers: [(name: String, value: Tensor)] {
-        layers.enumerated().flatMap { i, layer in layer.buffers.map { (joinName(String(i), $0.name), $0.value) } }
-    }
+    public var buffers: [(name: String, value: Tensor)] { childEntries { $0.buffers } }
 
     public mutating func setBuffer(_ name: String, _ value: Tensor) throws {
-        let (head, rest) = splitBufferName(name)
-        guard let i = Int(head), layers.indices.contains(i), let rest else {
-            throw ConfigError.invalidValue(owner: Self.typeName, field: name, reason: "names no child buffer (expected \"<index>.<buffer>\")")
-        }
-        try layers[i].setBuffer(rest, value)
+        try setOnChild(name, kind: "buffer") { try $0.setBuffer($1, value) }
     }
 
     /// Every child's training state, named "i.name".
-    public var trainingState: [(name: String, value: Tensor)] {
-        layers.enumerated().flatMap { i, layer in
-            layer.trainingState.map { (joinName(String(i), $0.name), $0.value) }
-        }
-    }
+    public var trainingState: [(name: String, value: Tensor)] { childEntries { $0.trainingState } }
 
     public mutating func setTrainingState(_ name: String, _ value: Tensor) throws {
+        try setOnChild(name, kind: "state") { try $0.setTrainingState($1, value) }
+    }
+
+    /// `entries` of every child, each named "i.name".
+    private func childEntries(
+        _ entries: (any Layer) -> [(name: String, value: Tensor)]
+    ) -> [(name: String, value: Tensor)] {
+        layers.enumerated().flatMap { i, layer in entries(layer).map { (joinName(String(i), $0.name), $0.value) } }
+    }
+
+    /// Runs `set` on the child that a dotted name "i.rest" starts with,
+    /// passing it the rest of the name; `kind` names the entry in errors.
+    private mutating func setOnChild(
+        _ name: String, kind: String, _ set: (inout any Layer, String) throws -> Void
+    ) throws {
         let (head, rest) = splitBufferName(name)
         guard let i = Int(head), layers.indices.contains(i), let rest else {
-            throw ConfigError.invalidValue(owner: Self.typeName, field: name, reason: "names no child state (expected \"<index>.<state>\")")
+            throw ConfigError.invalidValue(owner: Self.typeName, field: name,
+                                           reason: "names no child \(kind) (expected \"<index>.<\(kind)>\")")
         }
-        try layers[i].setTrainingState(rest, value)
+        try set(&layers[i], rest)
     }
 
     /// One row per child, named by index; composite children expanded.
