@@ -466,6 +466,10 @@ CK_AVX2 static void scatter_2x2_avx2(const ck_pool2d_params *p,
                                      double *lanes) {
     const int w = p->w, ow = p->out_w, oh = p->out_h;
     const __m256 zero = _mm256_setzero_ps();
+    // The lane sums in two double registers (lanes 0-3, 4-7); a moved-back
+    // last block adds only its new lanes (the first ones are masked to 0).
+    __m256d sum_lo = _mm256_setzero_pd(), sum_hi = _mm256_setzero_pd();
+    const __m256i lane_no = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
     const int step[4] = {0, 1, w, w + 1};
     for (int oy = 0; oy < oh; oy++) {
         float *r[2] = {d + (size_t)2 * oy * w, d + (size_t)(2 * oy + 1) * w};
@@ -499,14 +503,25 @@ CK_AVX2 static void scatter_2x2_avx2(const ck_pool2d_params *p,
                 _mm256_storeu_ps(dst, _mm256_permute2f128_ps(lo, hi, 0x20));
                 _mm256_storeu_ps(dst + 8, _mm256_permute2f128_ps(lo, hi, 0x31));
             }
-            if (lanes)
-                for (int l = ox0 - ox; l < 8; l++) lanes[l] += v[l];
+            if (lanes) {
+                const __m256 fresh = _mm256_and_ps(
+                    v, _mm256_castsi256_ps(_mm256_cmpgt_epi32(
+                           lane_no, _mm256_set1_epi32(ox0 - ox - 1))));
+                sum_lo = _mm256_add_pd(
+                    sum_lo, _mm256_cvtps_pd(_mm256_castps256_ps128(fresh)));
+                sum_hi = _mm256_add_pd(
+                    sum_hi, _mm256_cvtps_pd(_mm256_extractf128_ps(fresh, 1)));
+            }
         }
         if (w & 1) r[0][w - 1] = r[1][w - 1] = 0.0f;
     }
     if (p->h > 2 * oh)
         memset(d + (size_t)2 * oh * w, 0,
                sizeof(float) * (size_t)(p->h - 2 * oh) * w);
+    if (lanes) {
+        _mm256_storeu_pd(lanes, sum_lo);
+        _mm256_storeu_pd(lanes + 4, sum_hi);
+    }
 }
 #endif
 
