@@ -590,7 +590,7 @@ int ck_conv2d_check(ck_conv2d_params *p, char *err, size_t err_len) {
     return 0;
 }
 
-static ck_conv_geom conv2d_geom(const ck_conv2d_params *p) {
+ck_conv_geom ck_conv2d_geom(const ck_conv2d_params *p) {
     ck_conv_geom cg = {
         .n = p->n, .groups = p->groups, .ci = p->c, .co = p->k,
         .g = {.ih = p->h, .iw = p->w, .oh = p->out_h, .ow = p->out_w,
@@ -603,7 +603,7 @@ static ck_conv_geom conv2d_geom(const ck_conv2d_params *p) {
 void ck_conv2d_forward_relu_f32(const ck_conv2d_params *p, const float *x,
                                 const float *w, const float *bias, int relu,
                                 float *y) {
-    ck_conv_geom cg = conv2d_geom(p);
+    ck_conv_geom cg = ck_conv2d_geom(p);
     if (relu && ck_conv_wino_applies(&cg)) {
         ck_conv_wino_forward(&cg, x, w, bias, 1, y);  // in the output pass
         return;
@@ -621,13 +621,13 @@ void ck_conv2d_forward_f32(const ck_conv2d_params *p, const float *x,
 
 void ck_conv2d_backward_data_f32(const ck_conv2d_params *p, const float *dy,
                                  const float *w, float *dx) {
-    ck_conv_geom cg = conv2d_geom(p);
+    ck_conv_geom cg = ck_conv2d_geom(p);
     ck_conv_gemm_raise(&cg, dy, w, NULL, dx);
 }
 
 void ck_conv2d_backward_weight_f32(const ck_conv2d_params *p, const float *x,
                                    const float *dy, float *dw) {
-    ck_conv_geom cg = conv2d_geom(p);
+    ck_conv_geom cg = ck_conv2d_geom(p);
     ck_conv_weight_grad(&cg, x, dy, dw);
 }
 
@@ -637,7 +637,7 @@ void ck_conv2d_backward_bias_f32(const ck_conv2d_params *p, const float *dy,
 }
 
 const char *ck_conv2d_algorithm(const ck_conv2d_params *p, int pass) {
-    ck_conv_geom cg = conv2d_geom(p);
+    ck_conv_geom cg = ck_conv2d_geom(p);
     if (pass == 0) {
         if (ck_conv_wino_applies(&cg)) return "winograd";
         if (ck_conv_shift_applies(&cg)) return "shifted-window";

@@ -102,6 +102,13 @@ void ck_conv2d_maxpool_forward_f32(const ck_conv2d_params *conv,
                                    const float *x, const float *w,
                                    const float *bias, int relu, float *y,
                                    int32_t *indices) {
+    // A Winograd conv pools in its output transform, 2x2 stride 2.
+    const ck_conv_geom cg = ck_conv2d_geom(conv);
+    if (ck_conv_wino_pool_applies(&cg, pool)) {
+        ck_conv_wino_forward_maxpool(&cg, x, w, bias, relu, pool, y,
+                                     indices);
+        return;
+    }
     const fuse_plan f = plan_of(conv, pool);
     const int nt = fuse_threads(&f, f.blocks);
     (void)nt;  // unused without OpenMP

@@ -72,6 +72,17 @@ typedef float v8u __attribute__((vector_size(32), aligned(4)));
 typedef float v4u __attribute__((vector_size(16), aligned(4)));
 typedef float v2u __attribute__((vector_size(8), aligned(4)));
 
+// Where eight tiles' pooled 2x2 blocks go (ck_conv_wino_forward_maxpool):
+// lane l's block at y + off[l] (rows ow apart), vw[l] x vh[l] of it inside
+// the pooled plane; its argmax indices count from base[l], the flat index
+// of the tile's first output in the conv output plane (rows cw apart).
+typedef struct {
+    const long *off;
+    const signed char *vw, *vh;
+    const int32_t *base;
+    int ow, cw;
+} wino_pool_tiles;
+
 // The vector kernels of the transforms, each compiled twice (baseline
 // x86-64 or portable C, and AVX2+FMA); wino_kernels() picks the set for the
 // current ISA once per call.
@@ -95,6 +106,10 @@ typedef struct {
     // B M B^T of eight tiles added into their 6x6 windows.
     void (*adjoint)(const float *m, size_t mstride, float *buf,
                     const ptrdiff_t *boff, int wp);
+    // Products of eight tiles to the 2x2 max pool of their output blocks
+    // (+ bias; ReLU on the maxima if relu) and its argmax.
+    void (*pool)(const float *m, size_t mstride, float bias, int relu,
+                 const wino_pool_tiles *pt, float *y, int32_t *ind);
     // A window of eight planes copied, zero outside them.
     void (*clip)(const float *src, const ptrdiff_t *off, int ih, int iw,
                  int y0, int x0, int rows, int cols, float *win);
@@ -116,6 +131,8 @@ typedef struct {
     const float *u;
     const float *bias;
     int relu;            // forward: ReLU on the outputs (v > 0 ? v : 0)
+    int poh, pow;        // forward: 2x2 stride-2 max pool to poh x pow
+    int32_t *pind;       // (when pind is set) and its argmax indices
 } wino_plan;
 
 // ---------------------------------------------------------------------------
@@ -203,13 +220,18 @@ static inline __attribute__((always_inline)) void relu8(v8 *v) {
 // Products of eight tiles (element xi at m[xi * mstride]) to their 4x4
 // output blocks (+ bias, then ReLU if relu): q[r][l % 4] holds row r of
 // tile l in its low (l < 4) or high half.
-static inline __attribute__((always_inline)) void output_rows(
-    const float *m, size_t mstride, float bias, int relu, v8 q[WM][4]) {
-    v8 p[WXI], s[WA * WM], y[WM * WM];
+static inline __attribute__((always_inline)) void output_values(
+    const float *m, size_t mstride, float bias, v8 y[WM * WM]) {
+    v8 p[WXI], s[WA * WM];
     for (int xi = 0; xi < WXI; xi++) p[xi] = *(const v8 *)(m + xi * mstride);
     for (int i = 0; i < WA; i++) at6(p + i * WA, s + i * WM, 1);
     for (int j = 0; j < WM; j++) at6(s + j, y + j, WM);
     for (int e = 0; e < WM * WM; e++) y[e] += bias;
+}
+static inline __attribute__((always_inline)) void output_rows(
+    const float *m, size_t mstride, float bias, int relu, v8 q[WM][4]) {
+    v8 y[WM * WM];
+    output_values(m, mstride, bias, y);
     if (relu)
         for (int e = 0; e < WM * WM; e++) relu8(&y[e]);
     for (int r = 0; r < WM; r++) {
@@ -229,6 +251,80 @@ static inline __attribute__((always_inline)) v4u tile_row(v8 q[WM][4], int r,
     const v8 ql = q[r][l & 3];
     return l < 4 ? __builtin_shufflevector(ql, ql, 0, 1, 2, 3)
                  : __builtin_shufflevector(ql, ql, 4, 5, 6, 7);
+}
+
+// The outputs of eight tiles (as output_values) max-pooled 2x2, stride 2:
+// in each window the first of the largest values in PyTorch's scan order
+// (row by row; a NaN takes over), then ReLU on the maximum if relu -- the
+// same values and indices as the pool kernels on the stored conv output.
+static inline __attribute__((always_inline)) void pool_tiles(
+    const float *m, size_t mstride, float bias, int relu,
+    const wino_pool_tiles *pt, float *y, int32_t *ind) {
+    typedef int vi8 __attribute__((vector_size(32)));
+    typedef int vi4u __attribute__((vector_size(16), aligned(4)));
+    typedef int vi2u __attribute__((vector_size(8), aligned(4)));
+    v8 o[WM * WM];
+    output_values(m, mstride, bias, o);
+    vi8 base;
+    memcpy(&base, pt->base, sizeof base);
+    v8 pm[4];
+    vi8 pi[4];
+    for (int w = 0; w < 4; w++) {
+        const int py = w >> 1, px = w & 1;
+        const int e0 = 2 * py * WM + 2 * px;
+        const int at[4] = {e0, e0 + 1, e0 + WM, e0 + WM + 1};
+        const int d0 = 2 * py * pt->cw + 2 * px;
+        const int dat[4] = {d0, d0 + 1, d0 + pt->cw, d0 + pt->cw + 1};
+        v8 mx = o[at[0]];
+        vi8 ix = base + dat[0];
+        for (int k = 1; k < 4; k++) {
+            const v8 t = o[at[k]];
+            const vi8 take = (t > mx) | (t != t);
+            mx = (v8)(((vi8)t & take) | ((vi8)mx & ~take));
+            ix = ((base + dat[k]) & take) | (ix & ~take);
+        }
+        if (relu) relu8(&mx);
+        pm[w] = mx;
+        pi[w] = ix;
+    }
+    // Lane l's window maxima (top-left, top-right, bottom-left,
+    // bottom-right) gathered as tile_row gathers a row.
+    v8 q[1][4], qi[1][4];
+    {
+        const v8 t0 = LO(pm[0], pm[1]), t1 = HI(pm[0], pm[1]);
+        const v8 t2 = LO(pm[2], pm[3]), t3 = HI(pm[2], pm[3]);
+        q[0][0] = PLO(t0, t2);
+        q[0][1] = PHI(t0, t2);
+        q[0][2] = PLO(t1, t3);
+        q[0][3] = PHI(t1, t3);
+        const v8 a = (v8)pi[0], b = (v8)pi[1], c = (v8)pi[2], d = (v8)pi[3];
+        const v8 u0 = LO(a, b), u1 = HI(a, b), u2 = LO(c, d), u3 = HI(c, d);
+        qi[0][0] = PLO(u0, u2);
+        qi[0][1] = PHI(u0, u2);
+        qi[0][2] = PLO(u1, u3);
+        qi[0][3] = PHI(u1, u3);
+    }
+    for (int l = 0; l < 8; l++) {
+        const int cols = pt->vw[l], rows = pt->vh[l];
+        if (cols <= 0 || rows <= 0) continue;
+        const v4u v = tile_row(q, 0, l);
+        const vi4u iv = (vi4u)tile_row(qi, 0, l);
+        const v2u vr[2] = {__builtin_shufflevector(v, v, 0, 1),
+                           __builtin_shufflevector(v, v, 2, 3)};
+        const vi2u ir[2] = {__builtin_shufflevector(iv, iv, 0, 1),
+                            __builtin_shufflevector(iv, iv, 2, 3)};
+        for (int r = 0; r < rows; r++) {
+            float *yd = y + pt->off[l] + (size_t)r * pt->ow;
+            int32_t *id = ind + pt->off[l] + (size_t)r * pt->ow;
+            if (cols > 1) {
+                *(v2u *)yd = vr[r];
+                *(vi2u *)id = ir[r];
+            } else {
+                yd[0] = vr[r][0];
+                id[0] = ir[r][0];
+            }
+        }
+    }
 }
 
 // Filters g[k][c] (3x3, element (ky, kx) at g + ky*sy + kx*sx) of eight
@@ -351,7 +447,17 @@ static void output_tiles_base(const float *m, size_t mstride, float bias,
             }
         }
 }
+static void pool_tiles_base(const float *m, size_t mstride, float bias,
+                            int relu, const wino_pool_tiles *pt, float *y,
+                            int32_t *ind) {
+    pool_tiles(m, mstride, bias, relu, pt, y, ind);
+}
 #if defined(__x86_64__) || defined(__i386__)
+__attribute__((target("avx2,fma"))) static void pool_tiles_avx2(
+    const float *m, size_t mstride, float bias, int relu,
+    const wino_pool_tiles *pt, float *y, int32_t *ind) {
+    pool_tiles(m, mstride, bias, relu, pt, y, ind);
+}
 __attribute__((target("avx2,fma"))) static void input_tiles_avx2(
     const float *x, const ptrdiff_t *off, int wp, float *v, size_t vstride) {
     input_tiles(x, off, wp, v, vstride);
@@ -411,8 +517,13 @@ static void wino_task(const wino_plan *pl, const float *in, long t,
     memset(x + nseg * seg_floats, 0, 8 * sizeof(float));
     // Per tile: where its input starts in x, its output in out (offsets of
     // image, channel 0), and how much of its 4x4 block lies in the image.
-    long *ooff = (long *)ck_ws_floats(CK_WS_SHIFT, (size_t)groups * 8 * 4);
+    // With a fused pool, ooff, vw and vh place the tile's pooled block in
+    // the pooled plane instead, and pbase is the flat index of its first
+    // output in the conv output plane.
+    const int pooled = pl->pind != NULL;
+    long *ooff = (long *)ck_ws_floats(CK_WS_SHIFT, (size_t)groups * 8 * 5);
     ptrdiff_t *off = (ptrdiff_t *)(ooff + groups * 8);
+    int32_t *pbase = (int32_t *)(off + groups * 8);
     signed char vw[groups * 8], vh[groups * 8];
     for (int s = 0; s < nseg; s++) {
         const long g0 = (r0 / th + s) * th;  // first tile row of the image
@@ -426,6 +537,16 @@ static void wino_task(const wino_plan *pl, const float *in, long t,
                 const int i = (int)((g0 + ty - r0) * tw) + tx;
                 off[i] = (ptrdiff_t)(s * seg_floats) + (ty - ty0) * WM * pl->wp +
                          tx * WM;
+                if (pooled) {
+                    ooff[i] = ((long)img * pl->co * pl->poh + ty * 2) *
+                                  pl->pow + tx * 2;
+                    vw[i] = (signed char)ck_imin(
+                        2, pl->pow - tx * 2 > 0 ? pl->pow - tx * 2 : 0);
+                    vh[i] = (signed char)ck_imin(
+                        2, pl->poh - ty * 2 > 0 ? pl->poh - ty * 2 : 0);
+                    pbase[i] = ty * WM * pl->ow + tx * WM;
+                    continue;
+                }
                 ooff[i] = ((long)img * pl->co * pl->oh + ty * WM) * pl->ow +
                           tx * WM;
                 vw[i] = (signed char)ck_imin(WM, pl->ow - tx * WM);
@@ -436,6 +557,7 @@ static void wino_task(const wino_plan *pl, const float *in, long t,
     for (int i = ntiles; i < groups * 8; i++) {
         off[i] = off[ntiles - 1];
         ooff[i] = ooff[ntiles - 1];
+        pbase[i] = pbase[ntiles - 1];
         vw[i] = vh[i] = 0;
     }
 
@@ -459,6 +581,20 @@ static void wino_task(const wino_plan *pl, const float *in, long t,
                       &bs, 0.0f, m + xi * mstride, ldm);
     }
 
+    if (pooled) {
+        const size_t pplane = (size_t)pl->poh * pl->pow;
+        for (int k = 0; k < pl->co; k++) {
+            const float bias = pl->bias ? pl->bias[k] : 0.0f;
+            for (int gi = 0; gi < groups; gi++) {
+                const int l0 = gi * 8;
+                const wino_pool_tiles pt = {ooff + l0, vw + l0, vh + l0,
+                                            pbase + l0, pl->pow, pl->ow};
+                fn->pool(m + (size_t)k * ldm + l0, mstride, bias, pl->relu,
+                         &pt, out + k * pplane, pl->pind + k * pplane);
+            }
+        }
+        return;
+    }
     const size_t oplane = (size_t)pl->oh * pl->ow;
     for (int k = 0; k < pl->co; k++) {
         const float bias = pl->bias ? pl->bias[k] : 0.0f;
@@ -632,6 +768,28 @@ void ck_conv_wino_forward(const ck_conv_geom *cg, const float *x,
     wino_plan pl =
         plan_for(cg->n, cg->ci, cg->co, g->ih, g->iw, g->ph, g->pw, bias);
     pl.relu = relu;
+    wino_filters(&pl, w, (size_t)cg->ci * 9, 9, 0);
+    wino_run(&pl, wino_task, x, y);
+}
+
+int ck_conv_wino_pool_applies(const ck_conv_geom *cg,
+                              const ck_pool2d_params *pool) {
+    return ck_conv_wino_applies(cg) && pool->kh == 2 && pool->kw == 2 &&
+           pool->stride_h == 2 && pool->stride_w == 2 && pool->pad_h == 0 &&
+           pool->pad_w == 0;
+}
+
+void ck_conv_wino_forward_maxpool(const ck_conv_geom *cg, const float *x,
+                                  const float *w, const float *bias,
+                                  int relu, const ck_pool2d_params *pool,
+                                  float *y, int32_t *indices) {
+    const ck_lower_geom *g = &cg->g;
+    wino_plan pl =
+        plan_for(cg->n, cg->ci, cg->co, g->ih, g->iw, g->ph, g->pw, bias);
+    pl.relu = relu;
+    pl.poh = pool->out_h;
+    pl.pow = pool->out_w;
+    pl.pind = indices;
     wino_filters(&pl, w, (size_t)cg->ci * 9, 9, 0);
     wino_run(&pl, wino_task, x, y);
 }
@@ -1078,11 +1236,13 @@ __attribute__((target("avx2,fma"))) static void adjoint_tiles_avx2(
 static const wino_fns *wino_kernels(void) {
     static const wino_fns base = {input_tiles_base, output_tiles_base,
                                   grad_tile_base,   dy_tiles_base,
-                                  adjoint_tiles_base, clip_window};
+                                  adjoint_tiles_base, pool_tiles_base,
+                                  clip_window};
 #if defined(__x86_64__) || defined(__i386__)
     static const wino_fns avx2 = {input_tiles_avx2, output_tiles_avx2,
                                   grad_tile_avx2,   dy_tiles_avx2,
-                                  adjoint_tiles_avx2, clip_window_avx2};
+                                  adjoint_tiles_avx2, pool_tiles_avx2,
+                                  clip_window_avx2};
     if (ck_use_avx2()) return &avx2;
 #endif
     return &base;

@@ -200,6 +200,18 @@ int ck_conv_wino_applies(const ck_conv_geom *cg);
 void ck_conv_wino_forward(const ck_conv_geom *cg, const float *img,
                           const float *w, const float *bias, int relu,
                           float *out);
+// The engine's view of a checked conv2d.
+ck_conv_geom ck_conv2d_geom(const ck_conv2d_params *p);
+// ck_conv_wino_forward followed by a 2x2 stride-2 max pool (unpadded) of
+// its output, in the output transform: y and indices as
+// ck_max_pool2d_relu_forward_f32 of the stored output, which is never
+// written.
+int ck_conv_wino_pool_applies(const ck_conv_geom *cg,
+                              const ck_pool2d_params *pool);
+void ck_conv_wino_forward_maxpool(const ck_conv_geom *cg, const float *img,
+                                  const float *w, const float *bias,
+                                  int relu, const ck_pool2d_params *pool,
+                                  float *y, int32_t *indices);
 int ck_conv_wino_data_applies(const ck_conv_geom *cg);
 // img = col2im(W^T x col) (+ bias[ci]), as ck_conv_gemm_raise.
 void ck_conv_wino_backward_data(const ck_conv_geom *cg, const float *col,

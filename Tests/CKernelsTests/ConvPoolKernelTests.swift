@@ -41,8 +41,13 @@ final class ConvPoolKernelTests: XCTestCase {
             // Strided conv, overlapping padded windows, an odd last row.
             shape(n: 5, c: 4, h: 15, w: 12, k: 6, kernel: 2, stride: 2, pool: 3, poolStride: 2, poolPad: 1),
             // GEMM-based convs (inner size above 16) run as one block: the
-            // unfused calls (Winograd here).
+            // unfused calls, or Winograd pooling in its output transform
+            // (2x2 stride 2): whole tiles, MNIST's 11x11 (floor pooling
+            // drops a row and a column; the last tile of a row pools one
+            // column), odd sizes with padding.
             shape(n: 16, c: 16, h: 18, w: 18, k: 16, kernel: 3, pad: 1),
+            shape(n: 12, c: 16, h: 13, w: 13, k: 20, kernel: 3),
+            shape(n: 7, c: 17, h: 11, w: 9, k: 16, kernel: 3, pad: 1),
             shape(n: 9, c: 3, h: 9, w: 8, k: 5, kernel: 3, pad: 1),
         ]
         for s in shapes {
