@@ -44,6 +44,7 @@ final class MetricsWriter: Callback {
             "test_accuracy": logs["val_accuracy"] ?? .nan,
             "epoch_seconds": seconds,
             "test_seconds": logs["val_seconds"] ?? .nan,
+            "step_ms_median": logs["step_ms_median"] ?? .nan,
             "images_per_second": seconds > 0 ? Double(samplesPerEpoch) / seconds : 0,
             "peak_rss_bytes": Double(PeakMemory.residentBytes() ?? 0),
             "learning_rate": logs["lr"] ?? .nan,

@@ -77,6 +77,7 @@ final class TrainingTests: XCTestCase {
         XCTAssertEqual(trainer.progress.step, 15 * 4)
         XCTAssertEqual(trainer.optimizer.step, 60)
         XCTAssertNotNil(history.epochs[0]["epoch_seconds"])
+        XCTAssertGreaterThan(history.epochs[0]["step_ms_median"] ?? 0, 0)
         XCTAssertGreaterThan(history.peakRSSBytes ?? 0, 1 << 20)
     }
 
@@ -223,7 +224,7 @@ final class TrainingTests: XCTestCase {
         try trainer.fit(regressionData(), epochs: 3, callbacks: [CSVLogger(url: csv, append: true), JSONLinesLogger(url: jsonl, append: true)], verbose: false)
         let rows = try String(contentsOf: csv, encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(rows.count, 4)
-        XCTAssertEqual(rows[0], "epoch,loss,val_loss,val_seconds,lr,epoch_seconds")
+        XCTAssertEqual(rows[0], "epoch,loss,val_loss,val_seconds,lr,epoch_seconds,step_ms_median")
         XCTAssertTrue(rows[3].hasPrefix("3,"))
         XCTAssertTrue(rows[3].contains(",,,"), "val_loss and val_seconds empty in the appended epoch: \(rows[3])")
         let lines = try String(contentsOf: jsonl, encoding: .utf8).split(separator: "\n")

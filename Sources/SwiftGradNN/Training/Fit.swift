@@ -10,7 +10,9 @@ extension Trainer {
     /// `optimizer.update`. Epoch logs hold "loss" and the metrics (means over
     /// the epoch's training batches), "val_"-prefixed results on
     /// `validationData`, the learning rate "lr", "epoch_seconds" (the
-    /// training pass alone) and "val_seconds" (the validation pass).
+    /// training pass alone), "step_ms_median" (the median of its steps, each
+    /// from one batch's arrival to the next: steady speed, little moved by a
+    /// burst of other load) and "val_seconds" (the validation pass).
     ///
     /// - Parameters:
     ///   - data: training batches; `batches(epoch:)` is called once per epoch.
@@ -38,7 +40,7 @@ extension Trainer {
             let epoch = progress.epoch
             context.epoch = epoch
             for cb in callbacks { try cb.onEpochBegin(epoch, context: context) }
-            var logs = try runEpoch(data, epoch: epoch, epochs: epochs, validationData: validationData,
+            let logs = try runEpoch(data, epoch: epoch, epochs: epochs, validationData: validationData,
                                     callbacks: callbacks, context: context, verbose: verbose)
             progress.epoch += 1
             // Callbacks may save checkpoints now: hand them a snapshot of this epoch's end.
@@ -75,6 +77,8 @@ extension Trainer {
         var bar = ProgressBar(title: "Epoch \(epoch + 1)/\(epochs)", total: data.batchCount, output: verbose ? output : .silent)
         var lossSum = 0.0, samples = 0, batchIndex = 0
         var logs = Logs()
+        var stepSeconds: [Double] = []
+        var stepStart = Date()
         for batch in data.batches(epoch: epoch) {
             for cb in callbacks { try cb.onBatchBegin(batchIndex, context: context) }
             optimizer.learningRateOverride = context.learningRateOverride
@@ -91,6 +95,9 @@ extension Trainer {
             for cb in callbacks { try cb.onBatchEnd(batchIndex, logs: logs, context: context) }
             batchIndex += 1
             bar.update(done: batchIndex, samples: samples, logs: logs)
+            let now = Date()
+            stepSeconds.append(now.timeIntervalSince(stepStart))
+            stepStart = now
             if context.stopTraining { break }
         }
         let trainSeconds = Date().timeIntervalSince(start)
@@ -102,6 +109,11 @@ extension Trainer {
         bar.finish(done: batchIndex, samples: samples, logs: logs)
         logs["lr"] = Double(context.learningRate)
         logs["epoch_seconds"] = trainSeconds
+        if !stepSeconds.isEmpty {
+            let sorted = stepSeconds.sorted(), mid = sorted.count / 2
+            let median = sorted.count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
+            logs["step_ms_median"] = 1000 * median
+        }
         return logs
     }
 
