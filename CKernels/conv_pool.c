@@ -126,6 +126,19 @@ void ck_conv2d_maxpool_forward_f32(const ck_conv2d_params *conv,
     }
 }
 
+// Every conv-output gradient is a pooled one (or a sum of them, for
+// overlapping windows) that the ReLU passed: the bias gradient sums the
+// planes' sums, image by image in order.
+static void bias_from_sums(const fuse_plan *f, const double *sums,
+                           float *db) {
+    for (int c = 0; c < f->pool.c; c++) {
+        double acc = 0.0;
+        for (int i = 0; i < f->pool.n; i++)
+            acc += sums[(size_t)i * f->pool.c + c];
+        db[c] = (float)acc;
+    }
+}
+
 void ck_conv2d_maxpool_backward_f32(const ck_conv2d_params *conv,
                                     const ck_pool2d_params *pool,
                                     const float *x, const float *w,
@@ -133,6 +146,20 @@ void ck_conv2d_maxpool_backward_f32(const ck_conv2d_params *conv,
                                     const int32_t *indices, float *dx,
                                     float *dw, float *db) {
     const fuse_plan f = plan_of(conv, pool);
+    const ck_conv_geom cg = ck_conv2d_geom(conv);
+    if (ck_conv_wino_pooled_backward_applies(&cg, pool, dx != NULL)) {
+        // Winograd scatters the pooled gradient into its padded dy blocks;
+        // the bias gradient sums the same planes' sums.
+        if (db) {
+            const size_t nplanes = (size_t)f.pool.n * f.pool.c;
+            double *sums = (double *)ck_ws_floats(CK_WS_FUSED_SUM,
+                                                  2 * nplanes);
+            ck_max_pool2d_relu_backward_plane_sums(pool, y, dy, sums);
+            bias_from_sums(&f, sums, db);
+        }
+        ck_conv_wino_pooled_backward(&cg, pool, x, w, y, dy, indices, dx, dw);
+        return;
+    }
     const int chunks = f.blocks < FUSE_CHUNKS ? f.blocks : FUSE_CHUNKS;
     // The chunks' weight partials, then (doubles) each pooled plane's sum
     // for the bias gradient.
@@ -173,14 +200,5 @@ void ck_conv2d_maxpool_backward_f32(const ck_conv2d_params *conv,
     memcpy(dw, part, sizeof(float) * f.wsize);
     for (int ch = 1; ch < chunks; ch++)
         for (size_t e = 0; e < f.wsize; e++) dw[e] += part[ch * f.wsize + e];
-    // Every conv-output gradient is a pooled one (or a sum of them, for
-    // overlapping windows) that the ReLU passed: the bias gradient sums the
-    // planes' sums, image by image in order.
-    if (db)
-        for (int c = 0; c < f.pool.c; c++) {
-            double acc = 0.0;
-            for (int i = 0; i < f.pool.n; i++)
-                acc += sums[(size_t)i * f.pool.c + c];
-            db[c] = (float)acc;
-        }
+    if (db) bias_from_sums(&f, sums, db);
 }

@@ -133,6 +133,11 @@ typedef struct {
     int relu;            // forward: ReLU on the outputs (v > 0 ? v : 0)
     int poh, pow;        // forward: 2x2 stride-2 max pool to poh x pow
     int32_t *pind;       // (when pind is set) and its argmax indices
+    // Backward: dy is the gradient a 2x2 stride-2 max pool (to poh x pow)
+    // routes back from pdy (through its ReLU mask, if not NULL) and its
+    // argmax indices, scattered as it is padded; or dense when pdy is NULL.
+    const float *pdy, *pmask;
+    const int32_t *pidx;
 } wino_plan;
 
 // ---------------------------------------------------------------------------
@@ -401,8 +406,14 @@ static void pad_rows(const wino_plan *pl, const float *in, int img, int ty0,
 
 // Copies the dy planes of images [img, img + nimg) (all co channels, oh x
 // ow) to dst, each zero-padded to whole 4x4 blocks: th * 4 rows of tw * 4.
+static void pad_pooled_dy(const wino_plan *pl, int img, int nimg,
+                          float *dst);
 static void pad_dy(const wino_plan *pl, const float *dy, int img, int nimg,
                    float *dst) {
+    if (pl->pdy) {
+        pad_pooled_dy(pl, img, nimg, dst);
+        return;
+    }
     const int ldy = pl->tw * WM;
     const size_t oplane = (size_t)pl->oh * pl->ow;
     const size_t dplane = (size_t)pl->th * WM * ldy;
@@ -420,6 +431,35 @@ static void pad_dy(const wino_plan *pl, const float *dy, int img, int nimg,
     }
 }
 
+
+// pad_dy of the gradient a 2x2 stride-2 max pool routes back: each padded
+// plane zeroed, then every pooled gradient (masked to +0 where the ReLU
+// mask is not > 0) added at its window's argmax, as the pool's backward
+// pass fills a zeroed plane (0 + v: the same bits). The argmax is taken as
+// one of its window's four pixels, so indices never reach past the plane.
+static void pad_pooled_dy(const wino_plan *pl, int img, int nimg,
+                          float *dst) {
+    const int ldy = pl->tw * WM, ow = pl->ow, pw = pl->pow;
+    const size_t dplane = (size_t)pl->th * WM * ldy;
+    const size_t pplane = (size_t)pl->poh * pw;
+    for (long p = 0; p < (long)nimg * pl->co; p++) {
+        const size_t q0 = ((size_t)img * pl->co + p) * pplane;
+        const float *g = pl->pdy + q0;
+        const float *mk = pl->pmask ? pl->pmask + q0 : NULL;
+        const int32_t *ind = pl->pidx + q0;
+        float *d = dst + p * dplane;
+        memset(d, 0, sizeof(float) * dplane);
+        for (int py = 0; py < pl->poh; py++)
+            for (int px = 0; px < pw; px++) {
+                const int j = py * pw + px;
+                const float v = mk ? ck_masked(g[j], mk[j]) : g[j];
+                const int off = ind[j] - (2 * py * ow + 2 * px);
+                const int dr = off >= ow;
+                const int dc = off - dr * ow != 0;
+                d[(size_t)(2 * py + dr) * ldy + 2 * px + dc] += v;
+            }
+    }
+}
 
 static void input_tiles_base(const float *x, const ptrdiff_t *off, int wp, float *v,
                              size_t vstride) {
@@ -1079,11 +1119,22 @@ int ck_conv_wino_weight_applies(const ck_conv_geom *cg) {
            ck_gemm_arch_for(ck_isa_current())->mr == 6;
 }
 
-void ck_conv_wino_weight_grad(const ck_conv_geom *cg, const float *x,
-                              const float *dy, float *dw) {
+// The weight gradient of dense dy, or (pool set) of the gradient that
+// pool routes back from pdy, pmask and pidx.
+static void weight_grad(const ck_conv_geom *cg, const float *x,
+                        const float *dy, const ck_pool2d_params *pool,
+                        const float *pmask, const float *pdy,
+                        const int32_t *pidx, float *dw) {
     const ck_lower_geom *g = &cg->g;
     wino_plan pl =
         plan_for(cg->n, cg->ci, cg->co, g->ih, g->iw, g->ph, g->pw, NULL);
+    if (pool) {
+        pl.poh = pool->out_h;
+        pl.pow = pool->out_w;
+        pl.pdy = pdy;
+        pl.pmask = pmask;
+        pl.pidx = pidx;
+    }
     const ck_gemm_arch *ar = pl.ar;
     const int nr = ar->nr, ci = pl.ci, co = pl.co;
     // Small images (where most tiles cross the border) are padded an image
@@ -1145,6 +1196,11 @@ void ck_conv_wino_weight_grad(const ck_conv_geom *cg, const float *x,
 #pragma omp for schedule(static)
         for (int k = 0; k < co; k++) grad_filters(du, co, ci, k, k + 1, dw);
     }
+}
+
+void ck_conv_wino_weight_grad(const ck_conv_geom *cg, const float *x,
+                              const float *dy, float *dw) {
+    weight_grad(cg, x, dy, NULL, NULL, NULL, NULL, dw);
 }
 
 // ---------------------------------------------------------------------------
@@ -1413,6 +1469,50 @@ void ck_conv_wino_backward_data(const ck_conv_geom *cg, const float *dy,
     // Out channel c of this conv, in channel k: w[k][c] flipped.
     wino_filters(&pl, w, 9, (size_t)cg->ci * 9, 1);
     wino_run(&pl, wino_task, dy, dx);
+}
+
+// ---------------------------------------------------------------------------
+// Both gradients from a 2x2 stride-2 max pool's gradient, scattered into
+// the padded dy blocks the passes copy anyway (pad_pooled_dy): the dense
+// gradient of the conv output is never written or read back.
+// ---------------------------------------------------------------------------
+
+int ck_conv_wino_pooled_backward_applies(const ck_conv_geom *cg,
+                                         const ck_pool2d_params *pool,
+                                         int with_dx) {
+    if (!ck_conv_wino_pool_applies(cg, pool) ||
+        !ck_conv_wino_weight_applies(cg))
+        return 0;
+    // The weight gradient's padded mode (small images), the data
+    // gradient's adjoint path: the two that pad dy whole.
+    const long tiles = (long)ck_ceil_div(cg->g.oh, WM) *
+                       ck_ceil_div(cg->g.ow, WM);
+    return tiles < WINO_GRAD_PAD_TILES && (!with_dx || adjoint_applies(cg));
+}
+
+void ck_conv_wino_pooled_backward(const ck_conv_geom *cg,
+                                  const ck_pool2d_params *pool,
+                                  const float *x, const float *w,
+                                  const float *mask, const float *dy,
+                                  const int32_t *indices, float *dx,
+                                  float *dw) {
+    if (dx) {
+        wino_plan pl;
+        adjoint_plan(cg, NULL, &pl);
+        wino_plan up = pl;
+        up.ci = cg->co;
+        up.co = cg->ci;
+        wino_filters(&up, w, 9, (size_t)cg->ci * 9, 0);
+        pl.u = up.u;
+        pl.ustride = up.ustride;
+        pl.poh = pool->out_h;
+        pl.pow = pool->out_w;
+        pl.pdy = dy;
+        pl.pmask = mask;
+        pl.pidx = indices;
+        wino_run(&pl, adjoint_task, NULL, dx);
+    }
+    weight_grad(cg, x, NULL, pool, mask, dy, indices, dw);
 }
 
 

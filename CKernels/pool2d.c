@@ -549,6 +549,47 @@ static void backward_plane(const ck_pool2d_params *p, int avx2,
     scatter_plane(g, mk, ind, out_plane, in_plane, d, sum);
 }
 
+// The sums ck_max_pool2d_relu_backward_sums reports, in the same lanes and
+// order, without the scatter (for a caller that scatters on its own).
+static double plane_sum(const ck_pool2d_params *p, int avx2, const float *g,
+                        const float *mk) {
+    const int ow = p->out_w, oh = p->out_h;
+#define CK_TERM(j) (mk ? ck_masked(g[j], mk[j]) : g[j])
+    if (avx2 && is_2x2s2(p) && ow >= 8) {
+        // scatter_2x2_avx2's lanes: blocks of 8 along each row, the last
+        // moved back to end at the row's end, adding only its new lanes.
+        double lane[8] = {0};
+        for (int oy = 0; oy < oh; oy++)
+            for (int ox0 = 0; ox0 < ow; ox0 += 8) {
+                const int ox = ox0 + 8 <= ow ? ox0 : ow - 8;
+                for (int l = ox0 - ox; l < 8; l++)
+                    lane[l] += 0.0f + CK_TERM((size_t)oy * ow + ox + l);
+            }
+        return ((lane[0] + lane[1]) + (lane[2] + lane[3])) +
+               ((lane[4] + lane[5]) + (lane[6] + lane[7]));
+    }
+    // scatter_plane's: output j in lane j mod 4.
+    double lane[4] = {0};
+    const size_t n = (size_t)oh * ow;
+    for (size_t j = 0; j < n; j++) lane[j & 3] += CK_TERM(j);
+#undef CK_TERM
+    return (lane[0] + lane[1]) + (lane[2] + lane[3]);
+}
+
+void ck_max_pool2d_relu_backward_plane_sums(const ck_pool2d_params *p,
+                                            const float *mask,
+                                            const float *dy, double *sums) {
+    long planes = (long)p->n * p->c;
+    size_t out_plane = (size_t)p->out_h * p->out_w;
+    int avx2 = ck_use_avx2();
+    int nt = pool_threads(p);
+    (void)nt;  // unused without OpenMP
+#pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
+    for (long q = 0; q < planes; q++)
+        sums[q] = plane_sum(p, avx2, dy + q * out_plane,
+                            mask ? mask + q * out_plane : NULL);
+}
+
 void ck_max_pool2d_relu_backward_sums(const ck_pool2d_params *p,
                                       const float *mask, const float *dy,
                                       const int32_t *indices, float *dx,

@@ -212,6 +212,20 @@ void ck_conv_wino_forward_maxpool(const ck_conv_geom *cg, const float *img,
                                   const float *w, const float *bias,
                                   int relu, const ck_pool2d_params *pool,
                                   float *y, int32_t *indices);
+// Both gradients of ck_conv_wino_forward_maxpool (without the bias):
+// given the pooled gradient dy (masked by ReLU's mask, the pooled output,
+// if not NULL) and the argmax indices, dx (if not NULL) and dw as the
+// dense passes on the gradient the pool routes back, which is never
+// written. Applies to small images (the passes that pad dy whole).
+int ck_conv_wino_pooled_backward_applies(const ck_conv_geom *cg,
+                                         const ck_pool2d_params *pool,
+                                         int with_dx);
+void ck_conv_wino_pooled_backward(const ck_conv_geom *cg,
+                                  const ck_pool2d_params *pool,
+                                  const float *x, const float *w,
+                                  const float *mask, const float *dy,
+                                  const int32_t *indices, float *dx,
+                                  float *dw);
 int ck_conv_wino_data_applies(const ck_conv_geom *cg);
 // img = col2im(W^T x col) (+ bias[ci]), as ck_conv_gemm_raise.
 void ck_conv_wino_backward_data(const ck_conv_geom *cg, const float *col,
@@ -238,6 +252,10 @@ void ck_channel_sum(int n, int ch, size_t plane, const float *t, float *db);
 // ck_max_pool2d_relu_backward_f32, also writing sums[q] = the sum of the
 // gradient scattered from plane q (n*c planes; NULL for none): the terms
 // of a bias gradient, read while they pass.
+// The sums alone, the same bits.
+void ck_max_pool2d_relu_backward_plane_sums(const ck_pool2d_params *p,
+                                            const float *mask,
+                                            const float *dy, double *sums);
 void ck_max_pool2d_relu_backward_sums(const ck_pool2d_params *p,
                                       const float *mask, const float *dy,
                                       const int32_t *indices, float *dx,

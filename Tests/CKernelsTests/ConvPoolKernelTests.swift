@@ -135,6 +135,22 @@ final class ConvPoolKernelTests: XCTestCase {
         Check.assertClose(Array(all[xCount..<(xCount + wCount)]), dwRef, "\(tag) dw", file: file, line: line)
         Check.assertClose(Array(all[(xCount + wCount)...]), dbRef, "\(tag) db", file: file, line: line)
 
+        // GEMM-based convs run on the whole batch: dx and dw are those of
+        // the pool's backward pass then the dense conv passes, bit for bit
+        // (Winograd's scatter the pooled gradient into its padded blocks).
+        if Int(cp.c) * Int(cp.kh) * Int(cp.kw) > 16 {
+            var dense = [Float](repeating: .nan, count: convCount)
+            withMask { ck_max_pool2d_relu_backward_f32(&pp, $0, dy, indices, &dense) }
+            var dxDense = [Float](repeating: .nan, count: xCount)
+            var dwDense = [Float](repeating: .nan, count: wCount)
+            ck_conv2d_backward_data_f32(&cp, dense, wt, &dxDense)
+            ck_conv2d_backward_weight_f32(&cp, x, dense, &dwDense)
+            XCTAssertEqual(all[..<xCount].map(\.bitPattern), dxDense.map(\.bitPattern),
+                           "\(tag) dx as the dense pass", file: file, line: line)
+            XCTAssertEqual(all[xCount..<(xCount + wCount)].map(\.bitPattern), dwDense.map(\.bitPattern),
+                           "\(tag) dw as the dense pass", file: file, line: line)
+        }
+
         // Without dx and db: the same dw.
         var dwOnly = [Float](repeating: .nan, count: wCount)
         withMask { ck_conv2d_maxpool_backward_f32(&cp, &pp, x, wt, $0, dy, indices, nil, &dwOnly, nil) }
