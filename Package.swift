@@ -5,11 +5,11 @@ import PackageDescription
 // without it (the pragmas are then ignored and every kernel stays correct).
 let openMPC: [CSetting] = [
     .unsafeFlags(["-O3", "-fopenmp"], .when(platforms: [.linux])),
-    .unsafeFlags(["-O3"], .when(platforms: [.macOS])),
+    .unsafeFlags(["-O3"], .when(platforms: [.macOS]))
 ]
 let openMPLink: [LinkerSetting] = [
     .unsafeFlags(["-L/usr/lib/llvm-14/lib"], .when(platforms: [.linux])),
-    .linkedLibrary("omp", .when(platforms: [.linux])),
+    .linkedLibrary("omp", .when(platforms: [.linux]))
 ]
 
 let package = Package(
@@ -21,10 +21,10 @@ let package = Package(
         .library(name: "SwiftGradData", targets: ["SwiftGradData"]),
         .executable(name: "mnist", targets: ["MNIST"]),
         .executable(name: "segment", targets: ["Segment"]),
-        .executable(name: "bench", targets: ["bench"]),
+        .executable(name: "bench", targets: ["bench"])
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
     ],
     targets: [
         .target(
@@ -46,7 +46,7 @@ let package = Package(
             name: "MNIST",
             dependencies: [
                 "SwiftGrad", "SwiftGradNN", "SwiftGradData", "ExampleSupport",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser")
             ],
             path: "Examples/MNIST",
             resources: []),
@@ -54,20 +54,20 @@ let package = Package(
             name: "Segment",
             dependencies: [
                 "SwiftGrad", "SwiftGradNN", "SwiftGradData", "ExampleSupport",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser")
             ],
             path: "Examples/Segment"),
         .executableTarget(
             name: "bench",
             dependencies: [
                 "CKernels", "SwiftGrad", "SwiftGradNN", "ExampleSupport",
-                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser")
             ],
             path: "Benchmarks/bench"),
         .testTarget(name: "CKernelsTests", dependencies: ["CKernels"]),
         .testTarget(name: "SwiftGradTests", dependencies: ["SwiftGrad"]),
         .target(name: "ExamplePlugins", dependencies: ["SwiftGradNN"], path: "Tests/ExamplePlugins"),
         .testTarget(name: "SwiftGradNNTests", dependencies: ["SwiftGradNN", "SwiftGrad", "ExamplePlugins"]),
-        .testTarget(name: "SwiftGradDataTests", dependencies: ["SwiftGradData", "SwiftGrad"]),
+        .testTarget(name: "SwiftGradDataTests", dependencies: ["SwiftGradData", "SwiftGrad"])
     ]
 )

@@ -55,15 +55,15 @@
 // Sizes that every per-(image, group) step needs.
 typedef struct {
     const ck_conv_geom *cg;
-    int cpg, opg;             // channels per group, image and column side
-    int kdim, ncol;           // GEMM inner size cpg*kh*kw, column count oh*ow
-    size_t img_n, img_grp;    // strides of an image and a group, image side
-    size_t col_n;             // stride of an image, column side
-    int direct;               // 1x1 stride 1 no padding: no lowering needed
-    int band;                 // output rows lowered at a time
-    int blk;                  // images side by side in one GEMM (1: none)
-    int wblk;                 // images per block of the weight gradient
-    int small;                // kdim <= CK_SMALL_K: direct kernels, no GEMM
+    int cpg, opg;           // channels per group, image and column side
+    int kdim, ncol;         // GEMM inner size cpg*kh*kw, column count oh*ow
+    size_t img_n, img_grp;  // strides of an image and a group, image side
+    size_t col_n;           // stride of an image, column side
+    int direct;             // 1x1 stride 1 no padding: no lowering needed
+    int band;               // output rows lowered at a time
+    int blk;                // images side by side in one GEMM (1: none)
+    int wblk;               // images per block of the weight gradient
+    int small;              // kdim <= CK_SMALL_K: direct kernels, no GEMM
 } ck_shape;
 
 static ck_shape shape_of(const ck_conv_geom *cg) {
@@ -96,8 +96,8 @@ static ck_shape shape_of(const ck_conv_geom *cg) {
 }
 
 // im2col of one group, split over channels when nt > 1.
-static void lower(const ck_shape *s, const ck_lower_geom *g,
-                  const float *img, float *cols, int nt) {
+static void lower(const ck_shape *s, const ck_lower_geom *g, const float *img,
+                  float *cols, int nt) {
     if (nt > 1 && s->cpg > 1) {
 #pragma omp parallel for num_threads(nt) schedule(static)
         for (int c = 0; c < s->cpg; c++)
@@ -142,16 +142,14 @@ static void gather_block(const ck_shape *s, int m, int i0, int nb, int grp,
 
 // col2im of one group; channels own disjoint pixels, so any split is exact.
 static void raise_cols(const ck_shape *s, const ck_lower_geom *g,
-                       const float *cols, int accumulate, float *img,
-                       int nt) {
+                       const float *cols, int accumulate, float *img, int nt) {
     if (nt > 1 && s->cpg > 1) {
 #pragma omp parallel for num_threads(nt) schedule(static)
         for (int c = 0; c < s->cpg; c++)
             ck_col2im(g, cols, (size_t)g->oh * g->ow, c, c + 1, accumulate,
                       img);
     } else {
-        ck_col2im(g, cols, (size_t)g->oh * g->ow, 0, s->cpg, accumulate,
-                  img);
+        ck_col2im(g, cols, (size_t)g->oh * g->ow, 0, s->cpg, accumulate, img);
     }
 }
 
@@ -161,8 +159,8 @@ typedef struct {
     float *out;
 } ck_pass;
 
-typedef void (*ck_pair_fn)(const ck_shape *s, const ck_pass *a, int i,
-                           int grp, int nt);
+typedef void (*ck_pair_fn)(const ck_shape *s, const ck_pass *a, int i, int grp,
+                           int nt);
 
 // Threads for a pass: one when the whole pass is too small to pay for a
 // fork.
@@ -194,8 +192,7 @@ static void for_pairs(const ck_shape *s, const ck_pass *a, ck_pair_fn fn) {
 
 // rows[r][0..n) += bias[r] for r < m (row stride ld); nothing if bias is
 // NULL.
-static void add_bias(const float *bias, int m, int n, float *rows,
-                     size_t ld) {
+static void add_bias(const float *bias, int m, int n, float *rows, size_t ld) {
     if (!bias) return;
     for (int r = 0; r < m; r++) {
         float bv = bias[r];
@@ -206,16 +203,16 @@ static void add_bias(const float *bias, int m, int n, float *rows,
 
 // y = W x cols for a block of small images at once; the product lands in
 // a scratch block and is spread to the images (plus bias).
-static void forward_block(const ck_shape *s, const ck_pass *a, int i0,
-                          int grp, int nt) {
+static void forward_block(const ck_shape *s, const ck_pass *a, int i0, int grp,
+                          int nt) {
     int nb = s->cg->n - i0 < s->blk ? s->cg->n - i0 : s->blk;
     size_t ld = (size_t)nb * s->ncol;
     float *cols = ck_ws_floats(CK_WS_COLS, (size_t)s->kdim * ld);
     float *out = ck_ws_floats(CK_WS_BATCH, (size_t)s->opg * ld);
     const float *wg = a->w + (size_t)grp * s->opg * s->kdim;
     lower_block(s, a->in, i0, nb, grp, cols, nt);
-    ck_sgemm(0, 0, s->opg, (int)ld, s->kdim, 1.0f, wg, s->kdim, cols,
-             (int)ld, 0.0f, out, (int)ld);
+    ck_sgemm(0, 0, s->opg, (int)ld, s->kdim, 1.0f, wg, s->kdim, cols, (int)ld,
+             0.0f, out, (int)ld);
     add_bias(a->bias ? a->bias + grp * s->opg : NULL, s->opg, (int)ld, out,
              ld);
     gather_block(s, s->opg, i0, nb, grp, a->out, out, 1);
@@ -235,8 +232,8 @@ static void forward_pair(const ck_shape *s, const ck_pass *a, int i, int grp,
     float *y = a->out + i * s->col_n + (size_t)grp * s->opg * s->ncol;
     const float *bias = a->bias ? a->bias + grp * s->opg : NULL;
     if (s->direct) {
-        ck_sgemm(0, 0, s->opg, s->ncol, s->kdim, 1.0f, wg, s->kdim, x,
-                 s->ncol, 0.0f, y, s->ncol);
+        ck_sgemm(0, 0, s->opg, s->ncol, s->kdim, 1.0f, wg, s->kdim, x, s->ncol,
+                 0.0f, y, s->ncol);
         add_bias(bias, s->opg, s->ncol, y, s->ncol);
         return;
     }
@@ -293,8 +290,9 @@ static void raise_block(const ck_shape *s, const ck_pass *a, int i0, int grp,
         int j = (int)(t / s->cpg), c = (int)(t % s->cpg);
         float *x = a->out + (i0 + j) * s->img_n + grp * s->img_grp;
         ck_col2im(g, cols + (size_t)j * s->ncol, ld, c, c + 1, 0, x);
-        if (a->bias) add_bias(a->bias + grp * s->cpg + c, 1, (int)plane,
-                              x + c * plane, plane);
+        if (a->bias)
+            add_bias(a->bias + grp * s->cpg + c, 1, (int)plane, x + c * plane,
+                     plane);
     }
 }
 
@@ -314,8 +312,8 @@ static void raise_pair(const ck_shape *s, const ck_pass *a, int i, int grp,
         ck_sgemm(1, 0, s->kdim, s->ncol, s->opg, 1.0f, wg, s->kdim, dy,
                  s->ncol, 0.0f, x, s->ncol);
     } else {
-        float *cols = ck_ws_floats(CK_WS_COLS, (size_t)s->kdim * s->band *
-                                                   g->ow);
+        float *cols =
+            ck_ws_floats(CK_WS_COLS, (size_t)s->kdim * s->band * g->ow);
         for (int r0 = 0; r0 < g->oh; r0 += s->band) {
             int r1 = r0 + s->band < g->oh ? r0 + s->band : g->oh;
             ck_lower_geom b = ck_lower_band(g, r0, r1);
@@ -368,15 +366,15 @@ static void weight_block(const ck_shape *s, int blk, const float *img,
         for (int grp = 0; grp < s->cg->groups; grp++) {
             lower_block(s, img, i0, nb, grp, cols, nt);
             gather_block(s, s->opg, i0, nb, grp, (float *)col, dyb, 0);
-            ck_sgemm(0, 1, s->opg, s->kdim, (int)ld, 1.0f, dyb, (int)ld,
-                     cols, (int)ld, 0.0f,
-                     part + (size_t)grp * s->opg * s->kdim, s->kdim);
+            ck_sgemm(0, 1, s->opg, s->kdim, (int)ld, 1.0f, dyb, (int)ld, cols,
+                     (int)ld, 0.0f, part + (size_t)grp * s->opg * s->kdim,
+                     s->kdim);
         }
         return;
     }
     float *cols = s->direct ? NULL
-                            : ck_ws_floats(CK_WS_COLS, (size_t)s->kdim *
-                                                           s->band * g->ow);
+                            : ck_ws_floats(CK_WS_COLS,
+                                           (size_t)s->kdim * s->band * g->ow);
     for (int grp = 0; grp < s->cg->groups; grp++) {
         float *pg = part + (size_t)grp * s->opg * s->kdim;
         for (int i = i0; i < i1; i++) {
@@ -384,8 +382,8 @@ static void weight_block(const ck_shape *s, int blk, const float *img,
             const float *dy =
                 col + i * s->col_n + (size_t)grp * s->opg * s->ncol;
             if (s->direct) {
-                ck_sgemm(0, 1, s->opg, s->kdim, s->ncol, 1.0f, dy, s->ncol,
-                         x, s->ncol, i == i0 ? 0.0f : 1.0f, pg, s->kdim);
+                ck_sgemm(0, 1, s->opg, s->kdim, s->ncol, 1.0f, dy, s->ncol, x,
+                         s->ncol, i == i0 ? 0.0f : 1.0f, pg, s->kdim);
                 continue;
             }
             for (int r0 = 0; r0 < g->oh; r0 += s->band) {
@@ -410,8 +408,8 @@ static void weight_block(const ck_shape *s, int blk, const float *img,
 // dw = (((p0 + p1) + p2) + ...) element by element, in block order. Blocks
 // are computed a wave at a time; the wave size only decides how many
 // partials are alive at once, never the order of the additions.
-static void fold(float *dw, const float *part, int nb, int first,
-                 size_t begin, size_t end, size_t wsize) {
+static void fold(float *dw, const float *part, int nb, int first, size_t begin,
+                 size_t end, size_t wsize) {
     for (size_t e = begin; e < end; e++) {
         float acc = first ? part[e] : dw[e] + part[e];
         for (int j = 1; j < nb; j++) acc += part[j * wsize + e];
@@ -447,8 +445,8 @@ void ck_conv_weight_grad(const ck_conv_geom *cg, const float *img,
 #pragma omp for schedule(static)
             for (long ch = 0; ch < chunks; ch++) {
                 size_t e0 = (size_t)ch * CK_FOLD_CHUNK;
-                size_t e1 = e0 + CK_FOLD_CHUNK < wsize ? e0 + CK_FOLD_CHUNK
-                                                       : wsize;
+                size_t e1 =
+                    e0 + CK_FOLD_CHUNK < wsize ? e0 + CK_FOLD_CHUNK : wsize;
                 fold(dw, part, nt, b0 == 0, e0, e1, wsize);
             }
         }
@@ -502,8 +500,8 @@ static void channel_sums(int n, int ch, size_t plane, const float *t,
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
     for (long task = 0; task < tasks; task++) {
         int blk = (int)(task / ch), c = (int)(task % ch);
-        int i1 = (blk + 1) * CK_BATCH_BLOCK < n ? (blk + 1) * CK_BATCH_BLOCK
-                                                : n;
+        int i1 =
+            (blk + 1) * CK_BATCH_BLOCK < n ? (blk + 1) * CK_BATCH_BLOCK : n;
         double acc = 0.0;
         for (int i = blk * CK_BATCH_BLOCK; i < i1; i++) {
             const size_t at = ((size_t)i * ch + c) * plane;
@@ -514,7 +512,8 @@ static void channel_sums(int n, int ch, size_t plane, const float *t,
     }
     for (int c = 0; c < ch; c++) {
         double acc = 0.0;
-        for (int blk = 0; blk < nblocks; blk++) acc += part[(long)blk * ch + c];
+        for (int blk = 0; blk < nblocks; blk++)
+            acc += part[(long)blk * ch + c];
         db[c] = (float)acc;
     }
 }
@@ -556,47 +555,60 @@ int ck_conv2d_check(ck_conv2d_params *p, char *err, size_t err_len) {
         CK_FAIL("conv2d: stride must be >= 1 (stride_h=%d, stride_w=%d)",
                 p->stride_h, p->stride_w);
     if (p->dil_h < 1 || p->dil_w < 1)
-        CK_FAIL("conv2d: dilation must be >= 1 (dil_h=%d, dil_w=%d)",
-                p->dil_h, p->dil_w);
+        CK_FAIL("conv2d: dilation must be >= 1 (dil_h=%d, dil_w=%d)", p->dil_h,
+                p->dil_w);
     if (p->pad_h < 0 || p->pad_w < 0)
-        CK_FAIL("conv2d: padding must be >= 0 (pad_h=%d, pad_w=%d)",
-                p->pad_h, p->pad_w);
+        CK_FAIL("conv2d: padding must be >= 0 (pad_h=%d, pad_w=%d)", p->pad_h,
+                p->pad_w);
     if (p->groups < 1)
         CK_FAIL("conv2d: groups must be >= 1 (groups=%d)", p->groups);
     if (p->c % p->groups != 0)
-        CK_FAIL("conv2d: input channels c=%d not divisible by groups=%d",
-                p->c, p->groups);
+        CK_FAIL("conv2d: input channels c=%d not divisible by groups=%d", p->c,
+                p->groups);
     if (p->k % p->groups != 0)
         CK_FAIL("conv2d: output channels k=%d not divisible by groups=%d",
                 p->k, p->groups);
     int oh = conv_out(p->h, p->pad_h, p->dil_h, p->kh, p->stride_h);
     int ow = conv_out(p->w, p->pad_w, p->dil_w, p->kw, p->stride_w);
     if (oh < 1)
-        CK_FAIL("conv2d: output height %d < 1 (h=%d, kh=%d, pad_h=%d, "
-                "dil_h=%d, stride_h=%d)",
-                oh, p->h, p->kh, p->pad_h, p->dil_h, p->stride_h);
+        CK_FAIL(
+            "conv2d: output height %d < 1 (h=%d, kh=%d, pad_h=%d, "
+            "dil_h=%d, stride_h=%d)",
+            oh, p->h, p->kh, p->pad_h, p->dil_h, p->stride_h);
     if (ow < 1)
-        CK_FAIL("conv2d: output width %d < 1 (w=%d, kw=%d, pad_w=%d, "
-                "dil_w=%d, stride_w=%d)",
-                ow, p->w, p->kw, p->pad_w, p->dil_w, p->stride_w);
+        CK_FAIL(
+            "conv2d: output width %d < 1 (w=%d, kw=%d, pad_w=%d, "
+            "dil_w=%d, stride_w=%d)",
+            ow, p->w, p->kw, p->pad_w, p->dil_w, p->stride_w);
     // GEMM sizes are ints.
     if ((long)oh * ow > INT_MAX || (long)p->h * p->w > INT_MAX ||
         (long)(p->c / p->groups) * p->kh * p->kw > INT_MAX)
-        CK_FAIL("conv2d: sizes overflow 32-bit GEMM dimensions (c=%d, "
-                "h=%d, w=%d, kh=%d, kw=%d)",
-                p->c, p->h, p->w, p->kh, p->kw);
+        CK_FAIL(
+            "conv2d: sizes overflow 32-bit GEMM dimensions (c=%d, "
+            "h=%d, w=%d, kh=%d, kw=%d)",
+            p->c, p->h, p->w, p->kh, p->kw);
     p->out_h = oh;
     p->out_w = ow;
     return 0;
 }
 
 ck_conv_geom ck_conv2d_geom(const ck_conv2d_params *p) {
-    ck_conv_geom cg = {
-        .n = p->n, .groups = p->groups, .ci = p->c, .co = p->k,
-        .g = {.ih = p->h, .iw = p->w, .oh = p->out_h, .ow = p->out_w,
-              .kh = p->kh, .kw = p->kw, .sh = p->stride_h, .sw = p->stride_w,
-              .ph = p->pad_h, .pw = p->pad_w, .dh = p->dil_h,
-              .dw = p->dil_w}};
+    ck_conv_geom cg = {.n = p->n,
+                       .groups = p->groups,
+                       .ci = p->c,
+                       .co = p->k,
+                       .g = {.ih = p->h,
+                             .iw = p->w,
+                             .oh = p->out_h,
+                             .ow = p->out_w,
+                             .kh = p->kh,
+                             .kw = p->kw,
+                             .sh = p->stride_h,
+                             .sw = p->stride_w,
+                             .ph = p->pad_h,
+                             .pw = p->pad_w,
+                             .dh = p->dil_h,
+                             .dw = p->dil_w}};
     return cg;
 }
 

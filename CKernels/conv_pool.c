@@ -31,8 +31,8 @@
 typedef struct {
     ck_conv2d_params conv;
     ck_pool2d_params pool;
-    int blk, blocks;               // images per block, blocks
-    size_t x_img, c_img, y_img;    // floats per image: input, conv, pooled
+    int blk, blocks;             // images per block, blocks
+    size_t x_img, c_img, y_img;  // floats per image: input, conv, pooled
     size_t wsize;
 } fuse_plan;
 
@@ -105,8 +105,7 @@ void ck_conv2d_maxpool_forward_f32(const ck_conv2d_params *conv,
     // A Winograd conv pools in its output transform, 2x2 stride 2.
     const ck_conv_geom cg = ck_conv2d_geom(conv);
     if (ck_conv_wino_pool_applies(&cg, pool)) {
-        ck_conv_wino_forward_maxpool(&cg, x, w, bias, relu, pool, y,
-                                     indices);
+        ck_conv_wino_forward_maxpool(&cg, x, w, bias, relu, pool, y, indices);
         return;
     }
     const fuse_plan f = plan_of(conv, pool);
@@ -129,8 +128,7 @@ void ck_conv2d_maxpool_forward_f32(const ck_conv2d_params *conv,
 // Every conv-output gradient is a pooled one (or a sum of them, for
 // overlapping windows) that the ReLU passed: the bias gradient sums the
 // planes' sums, image by image in order.
-static void bias_from_sums(const fuse_plan *f, const double *sums,
-                           float *db) {
+static void bias_from_sums(const fuse_plan *f, const double *sums, float *db) {
     for (int c = 0; c < f->pool.c; c++) {
         double acc = 0.0;
         for (int i = 0; i < f->pool.n; i++)
@@ -152,8 +150,8 @@ void ck_conv2d_maxpool_backward_f32(const ck_conv2d_params *conv,
         // the bias gradient sums the same planes' sums.
         if (db) {
             const size_t nplanes = (size_t)f.pool.n * f.pool.c;
-            double *sums = (double *)ck_ws_floats(CK_WS_FUSED_SUM,
-                                                  2 * nplanes);
+            double *sums =
+                (double *)ck_ws_floats(CK_WS_FUSED_SUM, 2 * nplanes);
             ck_max_pool2d_relu_backward_plane_sums(pool, y, dy, sums);
             bias_from_sums(&f, sums, db);
         }
@@ -166,8 +164,9 @@ void ck_conv2d_maxpool_backward_f32(const ck_conv2d_params *conv,
     const size_t nplanes = (size_t)f.pool.n * f.pool.c;
     float *part = ck_ws_floats(CK_WS_FUSED_SUM,
                                (size_t)chunks * f.wsize + 2 * nplanes + 2);
-    double *sums = (double *)(((uintptr_t)(part + (size_t)chunks * f.wsize) +
-                               7) & ~(uintptr_t)7);
+    double *sums =
+        (double *)(((uintptr_t)(part + (size_t)chunks * f.wsize) + 7) &
+                   ~(uintptr_t)7);
     const int nt = fuse_threads(&f, chunks);
     (void)nt;  // unused without OpenMP
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
@@ -183,14 +182,15 @@ void ck_conv2d_maxpool_backward_f32(const ck_conv2d_params *conv,
             block_params(&f, nb, &cp, &pp);
             // The block's conv-output gradient, then the block's weight
             // gradient (added to the chunk's sum after the first block).
-            float *g = ck_ws_floats(CK_WS_FUSED, (size_t)nb * f.c_img + f.wsize);
+            float *g =
+                ck_ws_floats(CK_WS_FUSED, (size_t)nb * f.c_img + f.wsize);
             float *wb = g + (size_t)nb * f.c_img;
-            ck_max_pool2d_relu_backward_sums(
-                &pp, y ? y + i0 * f.y_img : NULL, dy + i0 * f.y_img,
-                indices + i0 * f.y_img, g,
-                db ? sums + (size_t)i0 * f.pool.c : NULL);
-            if (dx)
-                ck_conv2d_backward_data_f32(&cp, g, w, dx + i0 * f.x_img);
+            ck_max_pool2d_relu_backward_sums(&pp, y ? y + i0 * f.y_img : NULL,
+                                             dy + i0 * f.y_img,
+                                             indices + i0 * f.y_img, g,
+                                             db ? sums + (size_t)i0 * f.pool.c
+                                                : NULL);
+            if (dx) ck_conv2d_backward_data_f32(&cp, g, w, dx + i0 * f.x_img);
             ck_conv2d_backward_weight_f32(&cp, x + i0 * f.x_img, g,
                                           b == b0 ? sum : wb);
             if (b != b0)

@@ -57,20 +57,20 @@ typedef struct {
     int n, ci, m;
     int ih, iw, oh, ow, kh, kw, ph, pw, dh, dw, sh, sw;
     int kdim, kcb, mpad;
-    int nb, band, bands;   // images per task, output rows per task, bands
+    int nb, band, bands;  // images per task, output rows per task, bands
     long tasks;
-    int wp, rowsp;         // padded row width, padded rows per task
-    size_t plane_p, img_p; // padded plane and image of one task buffer
-    const float *ap;       // packed A: k block b at ap + b * mpad * kcb
-    const int *off;        // tap r reads the padded buffer at src + off[r]
+    int wp, rowsp;          // padded row width, padded rows per task
+    size_t plane_p, img_p;  // padded plane and image of one task buffer
+    const float *ap;        // packed A: k block b at ap + b * mpad * kcb
+    const int *off;         // tap r reads the padded buffer at src + off[r]
     const float *bias;
-    int whole;             // tasks must hold whole images (scatter passes)
+    int whole;  // tasks must hold whole images (scatter passes)
 } shift_plan;
 
 // Copies rows [iy0, iy0 + rowsp) of channels [c0, c1) of images
 // [i0, i0 + nimg), zero-padded to wp columns (pw on the left), to x.
-static void pad_input(const shift_plan *pl, const float *in, int i0,
-                      int nimg, int iy0, int c0, int c1, float *x) {
+static void pad_input(const shift_plan *pl, const float *in, int i0, int nimg,
+                      int iy0, int c0, int c1, float *x) {
     const size_t plane = (size_t)pl->ih * pl->iw;
     if (pl->pw == 0 && iy0 == 0 && pl->rowsp == pl->ih) {
         // No padding and whole images: the buffer is the images verbatim.
@@ -163,7 +163,6 @@ static inline __attribute__((always_inline)) void pack_panel_strided(
 
 #if defined(__x86_64__) || defined(__i386__)
 
-
 // The same with 256-bit moves: half the instructions of the baseline's
 // 128-bit ones for the usual 16-column panels.
 __attribute__((target("avx2"))) static void pack_panel16_avx2(
@@ -174,10 +173,12 @@ __attribute__((target("avx2"))) static void pack_panel16_avx2(
 
 // The even floats of s[0, 16), in order.
 #define CK_EVENS16(s)                                                         \
-    _mm256_castpd_ps(_mm256_permute4x64_pd(                                   \
-        _mm256_castps_pd(_mm256_shuffle_ps(_mm256_loadu_ps(s),                \
-                                           _mm256_loadu_ps((s) + 8), 0x88)),  \
-        0xD8))
+    _mm256_castpd_ps(                                                         \
+        _mm256_permute4x64_pd(_mm256_castps_pd(                               \
+                                  _mm256_shuffle_ps(_mm256_loadu_ps(s),       \
+                                                    _mm256_loadu_ps((s) + 8), \
+                                                    0x88)),                   \
+                              0xD8))
 
 // Stride 2, 16 columns: each block is the even floats of 32.
 __attribute__((target("avx2"))) static void pack_panel16_s2_avx2(
@@ -321,7 +322,8 @@ static void shift_setup(shift_plan *pl, const float *a) {
         // images.
         long img = ((long)(pl->oh - 1) * pl->sh + (pl->kh - 1) * pl->dh + 1) *
                    pl->wp * pl->ci;
-        if (want > SHIFT_TASK_FLOATS / img) want = (int)(SHIFT_TASK_FLOATS / img);
+        if (want > SHIFT_TASK_FLOATS / img)
+            want = (int)(SHIFT_TASK_FLOATS / img);
         // ... and so that a batch makes a few tasks to share among threads
         // (a shape-only rule, so results never depend on the thread count).
         if (want > ck_ceil_div(pl->n, SHIFT_MIN_TASKS))
@@ -395,10 +397,18 @@ static shift_plan plan_of(const ck_conv_geom *cg, const float *bias) {
     pl.n = cg->n;
     pl.ci = cg->ci;
     pl.m = cg->co;
-    pl.ih = g->ih; pl.iw = g->iw; pl.oh = g->oh; pl.ow = g->ow;
-    pl.kh = g->kh; pl.kw = g->kw; pl.ph = g->ph; pl.pw = g->pw;
-    pl.dh = g->dh; pl.dw = g->dw;
-    pl.sh = g->sh; pl.sw = g->sw;
+    pl.ih = g->ih;
+    pl.iw = g->iw;
+    pl.oh = g->oh;
+    pl.ow = g->ow;
+    pl.kh = g->kh;
+    pl.kw = g->kw;
+    pl.ph = g->ph;
+    pl.pw = g->pw;
+    pl.dh = g->dh;
+    pl.dw = g->dw;
+    pl.sh = g->sh;
+    pl.sw = g->sw;
     pl.bias = bias;
     return pl;
 }
@@ -465,7 +475,10 @@ void ck_conv_shift_backward_data(const ck_conv_geom *cg, const float *dy,
     shift_plan pl = plan_of(cg, bias);
     pl.ci = cg->co;
     pl.m = cg->ci;
-    pl.ih = g->oh; pl.iw = g->ow; pl.oh = g->ih; pl.ow = g->iw;
+    pl.ih = g->oh;
+    pl.iw = g->ow;
+    pl.oh = g->ih;
+    pl.ow = g->iw;
     pl.ph = g->dh * (g->kh - 1) - g->ph;
     pl.pw = g->dw * (g->kw - 1) - g->pw;
     shift_run(&pl, wt, dy, dx);
@@ -504,7 +517,8 @@ __attribute__((target("avx2"))) static void scatter_tile16_avx2(
             __m256 a1 = _mm256_loadu_ps(to + 8);
             __m256 a2 = _mm256_loadu_ps(to + 16);
             for (int kx = 0; kx < kw; kx++) {
-                const float *t = tile + TILE_PAD + (size_t)(r0 + kx) * ld - kx * dw;
+                const float *t =
+                    tile + TILE_PAD + (size_t)(r0 + kx) * ld - kx * dw;
                 a0 = _mm256_add_ps(a0, _mm256_loadu_ps(t));
                 a1 = _mm256_add_ps(a1, _mm256_loadu_ps(t + 8));
                 a2 = _mm256_add_ps(a2, _mm256_loadu_ps(t + 16));
@@ -542,8 +556,8 @@ static void scatter_tile(const shift_plan *pl, const float *tile, int ld,
 // vector adds. The zero columns cost (wp / ow - 1) extra work; the adds of
 // their zero products past a row land in padding or the next row,
 // harmlessly.
-static void raise_task(const shift_plan *pl, const float *dy, long t,
-                       int kb, float *dx) {
+static void raise_task(const shift_plan *pl, const float *dy, long t, int kb,
+                       float *dx) {
     const ck_gemm_arch *ar = pl->ar;
     const int mr = ar->mr, nr = ar->nr;
     int i0, nimg, oy0, oy1;  // whole images: rows [0, oh)
@@ -559,11 +573,11 @@ static void raise_task(const shift_plan *pl, const float *dy, long t,
     for (int j = 0; j < nimg; j++)
         for (int k = 0; k < m; k++)
             for (int y = 0; y < pl->oh; y++) {
-                float *row = d + j * dimg + (size_t)k * per_img +
-                             (size_t)y * wp;
+                float *row =
+                    d + j * dimg + (size_t)k * per_img + (size_t)y * wp;
                 ck_copy_floats(row,
-                               dy + (((size_t)(i0 + j) * m + k) * pl->oh +
-                                     y) * pl->ow,
+                               dy + (((size_t)(i0 + j) * m + k) * pl->oh + y) *
+                                        pl->ow,
                                pl->ow);
                 for (int x = pl->ow; x < wp; x++) row[x] = 0.0f;
             }
@@ -706,8 +720,9 @@ __attribute__((target("avx2"))) static void lower_rows_avx2(
 
 // Stride 2: blocks of 8 outputs from the even floats of 16 (a last partial
 // block moved back to end at the run's end; a run shorter than 8 spills).
-__attribute__((target("avx2"))) static inline __attribute__((always_inline))
-void copy_run_s2_avx2(float *to, const float *from, int len, int sw) {
+__attribute__((target("avx2"))) static inline
+    __attribute__((always_inline)) void
+    copy_run_s2_avx2(float *to, const float *from, int len, int sw) {
     (void)sw;
     if (len < 8) {
         _mm256_storeu_ps(to, CK_EVENS16(from));
@@ -749,9 +764,8 @@ static void lower_rows(const ck_gemm_arch *ar, int sw, const float *x,
 
 // Adds task t's contribution to part (kdim x m, row-major); beta 0 on the
 // first task of a chunk.
-static void weight_task(const shift_plan *pl, const float *in,
-                        const float *dy, long t, float beta, int r_lo,
-                        int r_hi, float *part) {
+static void weight_task(const shift_plan *pl, const float *in, const float *dy,
+                        long t, float beta, int r_lo, int r_hi, float *part) {
     const ck_gemm_arch *ar = pl->ar;
     int i0, nimg, oy0, oy1;
     task_span(pl, t, &i0, &nimg, &oy0, &oy1);
@@ -790,8 +804,8 @@ static void weight_task(const shift_plan *pl, const float *in,
     const int ld = SHIFT_WKC + 8;
     float *low = ck_ws_floats(CK_WS_AUX, (size_t)SHIFT_WMC * ld + 8);
     float *ap = ck_ws_floats(CK_WS_PACK_A, (size_t)SHIFT_WMC * SHIFT_WKC);
-    float *bp = ck_ws_floats(CK_WS_PACK_B, (size_t)ck_round_up(pl->m, ar->nr) *
-                                               SHIFT_WKC);
+    float *bp = ck_ws_floats(CK_WS_PACK_B,
+                             (size_t)ck_round_up(pl->m, ar->nr) * SHIFT_WKC);
     shift_seg seg[SHIFT_WKC];
     const int nkb = ck_ceil_div(npos, SHIFT_WKC);
     const int kcb = ck_ceil_div(npos, nkb);
@@ -827,8 +841,9 @@ void ck_conv_shift_weight_grad(const ck_conv_geom *cg, const float *x,
     // one L2-sized block, no partials to add. Chosen by shape alone.
     const int by_rows = wsize > SHIFT_WROWS_FLOATS;
     const long row_blocks = ck_ceil_div(kdim, SHIFT_WMC);
-    const long chunks =
-        by_rows ? 1 : pl.tasks < SHIFT_WCHUNKS ? pl.tasks : SHIFT_WCHUNKS;
+    const long chunks = by_rows                    ? 1
+                        : pl.tasks < SHIFT_WCHUNKS ? pl.tasks
+                                                   : SHIFT_WCHUNKS;
     const long units = by_rows ? row_blocks : chunks;
     float *part = ck_ws_floats(CK_WS_PARTIAL, chunks * wsize);
     double fmas = (double)pl.n * pl.oh * pl.ow * m * kdim;
@@ -847,7 +862,8 @@ void ck_conv_shift_weight_grad(const ck_conv_geom *cg, const float *x,
                                 part);
                 continue;
             }
-            long t0 = cp->tasks * u / chunks, t1 = cp->tasks * (u + 1) / chunks;
+            long t0 = cp->tasks * u / chunks,
+                 t1 = cp->tasks * (u + 1) / chunks;
             for (long t = t0; t < t1; t++)
                 weight_task(cp, x, dy, t, t == t0 ? 0.0f : 1.0f, 0, kdim,
                             part + u * wsize);

@@ -35,9 +35,8 @@ typedef float ck_v8 __attribute__((vector_size(32)));
 // y[o][p] = bias[o] + sum_r w[o][r] * cols[r][p], the taps summed in order.
 // A strip that would run past n is moved back to end at n: the pixels it
 // repeats get the same arithmetic, so they are rewritten unchanged.
-CK_KERNEL small_forward(int m, int n, int k, const float *w,
-                        const float *cols, size_t ldc, const float *bias,
-                        float *y, size_t ldy) {
+CK_KERNEL small_forward(int m, int n, int k, const float *w, const float *cols,
+                        size_t ldc, const float *bias, float *y, size_t ldy) {
     for (int o = 0; o < m; o++) {
         const float *wo = w + (size_t)o * k;
         float b = bias ? bias[o] : 0.0f;
@@ -149,16 +148,15 @@ CK_AVX2 static void weight_avx2(int m, int n, int k, const float *dy,
     small_weight(m, n, k, dy, ldd, cols, ldc, accumulate, dw);
 }
 
-void ck_small_k_forward(int m, int n, int k, const float *w,
-                        const float *cols, size_t ldc, const float *bias,
-                        float *y, size_t ldy) {
-    (ck_use_avx2() ? forward_avx2 : forward_base)(m, n, k, w, cols, ldc, bias, y,
-                                              ldy);
+void ck_small_k_forward(int m, int n, int k, const float *w, const float *cols,
+                        size_t ldc, const float *bias, float *y, size_t ldy) {
+    (ck_use_avx2() ? forward_avx2 : forward_base)(m, n, k, w, cols, ldc, bias,
+                                                  y, ldy);
 }
 
 void ck_small_k_weight(int m, int n, int k, const float *dy, size_t ldd,
                        const float *cols, size_t ldc, int accumulate,
                        float *dw) {
     (ck_use_avx2() ? weight_avx2 : weight_base)(m, n, k, dy, ldd, cols, ldc,
-                                            accumulate, dw);
+                                                accumulate, dw);
 }

@@ -94,8 +94,7 @@ typedef struct {
     // Products of eight tiles to their 4x4 output blocks (+ bias, then
     // ReLU if relu).
     void (*output)(const float *m, size_t mstride, float bias, int relu,
-                   float *out,
-                   const long *ooff, const signed char *vw,
+                   float *out, const long *ooff, const signed char *vw,
                    const signed char *vh, int ow);
     // A dy A^T of one tile's channels (6 lanes, an A panel) or of eight
     // tiles of one channel (8 lanes, a B panel).
@@ -122,17 +121,17 @@ typedef struct {
     const ck_gemm_arch *ar;
     int n, ci, co;
     int ih, iw, oh, ow, ph, pw;
-    int th, tw;          // tiles per image, down and across
-    int rows;            // tile rows per task
+    int th, tw;  // tiles per image, down and across
+    int rows;    // tile rows per task
     long tasks;
-    int wp;              // padded row width (tw * 4 + 2)
-    size_t cs;           // channel stride of the padded task buffer
-    size_t ustride;      // packed U: element xi at u + xi * ustride
+    int wp;          // padded row width (tw * 4 + 2)
+    size_t cs;       // channel stride of the padded task buffer
+    size_t ustride;  // packed U: element xi at u + xi * ustride
     const float *u;
     const float *bias;
-    int relu;            // forward: ReLU on the outputs (v > 0 ? v : 0)
-    int poh, pow;        // forward: 2x2 stride-2 max pool to poh x pow
-    int32_t *pind;       // (when pind is set) and its argmax indices
+    int relu;       // forward: ReLU on the outputs (v > 0 ? v : 0)
+    int poh, pow;   // forward: 2x2 stride-2 max pool to poh x pow
+    int32_t *pind;  // (when pind is set) and its argmax indices
     // Backward: dy is the gradient a 2x2 stride-2 max pool (to poh x pow)
     // routes back from pdy (through its ReLU mask, if not NULL) and its
     // argmax indices, scattered as it is padded; or dense when pdy is NULL.
@@ -334,8 +333,8 @@ static inline __attribute__((always_inline)) void pool_tiles(
 
 // Filters g[k][c] (3x3, element (ky, kx) at g + ky*sy + kx*sx) of eight
 // consecutive c to U = G g G^T: element xi of filter l at u[xi * ustr + l].
-static inline __attribute__((always_inline)) void filter_transform(
-    const v8 *g, v8 *u) {
+static inline __attribute__((always_inline)) void filter_transform(const v8 *g,
+                                                                   v8 *u) {
     // t = G g (6x3), then u = t G^T (6x6); G's rows: (1/4, 0, 0),
     // -(1/6)(1, 1, 1), -(1/6)(1, -1, 1), (1/24, 1/12, 1/6),
     // (1/24, -1/12, 1/6), (0, 0, 1).
@@ -406,8 +405,7 @@ static void pad_rows(const wino_plan *pl, const float *in, int img, int ty0,
 
 // Copies the dy planes of images [img, img + nimg) (all co channels, oh x
 // ow) to dst, each zero-padded to whole 4x4 blocks: th * 4 rows of tw * 4.
-static void pad_pooled_dy(const wino_plan *pl, int img, int nimg,
-                          float *dst);
+static void pad_pooled_dy(const wino_plan *pl, int img, int nimg, float *dst);
 static void pad_dy(const wino_plan *pl, const float *dy, int img, int nimg,
                    float *dst) {
     if (pl->pdy) {
@@ -431,14 +429,12 @@ static void pad_dy(const wino_plan *pl, const float *dy, int img, int nimg,
     }
 }
 
-
 // pad_dy of the gradient a 2x2 stride-2 max pool routes back: each padded
 // plane zeroed, then every pooled gradient (masked to +0 where the ReLU
 // mask is not > 0) added at its window's argmax, as the pool's backward
 // pass fills a zeroed plane (0 + v: the same bits). The argmax is taken as
 // one of its window's four pixels, so indices never reach past the plane.
-static void pad_pooled_dy(const wino_plan *pl, int img, int nimg,
-                          float *dst) {
+static void pad_pooled_dy(const wino_plan *pl, int img, int nimg, float *dst) {
     const int ldy = pl->tw * WM, ow = pl->ow, pw = pl->pow;
     const size_t dplane = (size_t)pl->th * WM * ldy;
     const size_t pplane = (size_t)pl->poh * pw;
@@ -461,8 +457,8 @@ static void pad_pooled_dy(const wino_plan *pl, int img, int nimg,
     }
 }
 
-static void input_tiles_base(const float *x, const ptrdiff_t *off, int wp, float *v,
-                             size_t vstride) {
+static void input_tiles_base(const float *x, const ptrdiff_t *off, int wp,
+                             float *v, size_t vstride) {
     input_tiles(x, off, wp, v, vstride);
 }
 // The output blocks of eight tiles: tile l's row r goes to out + ooff[l] +
@@ -481,7 +477,9 @@ static void output_tiles_base(const float *m, size_t mstride, float bias,
             switch (vw[l]) {  // fixed-size stores, no loop
             case 4: *(v4u *)dst = row; break;
             case 3: dst[2] = row[2];  // fall through
-            case 2: *(v2u *)dst = __builtin_shufflevector(row, row, 0, 1); break;
+            case 2:
+                *(v2u *)dst = __builtin_shufflevector(row, row, 0, 1);
+                break;
             case 1: dst[0] = row[0]; break;
             default: break;
             }
@@ -575,20 +573,21 @@ static void wino_task(const wino_plan *pl, const float *in, long t,
         for (int ty = ty0; ty < ty1; ty++)
             for (int tx = 0; tx < tw; tx++) {
                 const int i = (int)((g0 + ty - r0) * tw) + tx;
-                off[i] = (ptrdiff_t)(s * seg_floats) + (ty - ty0) * WM * pl->wp +
-                         tx * WM;
+                off[i] = (ptrdiff_t)(s * seg_floats) +
+                         (ty - ty0) * WM * pl->wp + tx * WM;
                 if (pooled) {
-                    ooff[i] = ((long)img * pl->co * pl->poh + ty * 2) *
-                                  pl->pow + tx * 2;
-                    vw[i] = (signed char)ck_imin(
-                        2, pl->pow - tx * 2 > 0 ? pl->pow - tx * 2 : 0);
-                    vh[i] = (signed char)ck_imin(
-                        2, pl->poh - ty * 2 > 0 ? pl->poh - ty * 2 : 0);
+                    ooff[i] =
+                        ((long)img * pl->co * pl->poh + ty * 2) * pl->pow +
+                        tx * 2;
+                    vw[i] =
+                        (signed char)ck_imin(2, ck_imax(0, pl->pow - tx * 2));
+                    vh[i] =
+                        (signed char)ck_imin(2, ck_imax(0, pl->poh - ty * 2));
                     pbase[i] = ty * WM * pl->ow + tx * WM;
                     continue;
                 }
-                ooff[i] = ((long)img * pl->co * pl->oh + ty * WM) * pl->ow +
-                          tx * WM;
+                ooff[i] =
+                    ((long)img * pl->co * pl->oh + ty * WM) * pl->ow + tx * WM;
                 vw[i] = (signed char)ck_imin(WM, pl->ow - tx * WM);
                 vh[i] = (signed char)ck_imin(WM, pl->oh - ty * WM);
             }
@@ -608,8 +607,8 @@ static void wino_task(const wino_plan *pl, const float *in, long t,
     for (int c = 0; c < pl->ci; c++)
         for (int gi = 0; gi < groups; gi++) {
             const int l0 = gi * 8;
-            float *vp = v + (size_t)(l0 / nr) * pl->ci * nr +
-                        (size_t)c * nr + l0 % nr;
+            float *vp =
+                v + (size_t)(l0 / nr) * pl->ci * nr + (size_t)c * nr + l0 % nr;
             fn->input(x + c * pl->cs, off + l0, pl->wp, vp, vstride);
         }
 
@@ -617,8 +616,9 @@ static void wino_task(const wino_plan *pl, const float *in, long t,
     float *m = ck_ws_floats(CK_WS_BATCH, WXI * mstride);
     for (int xi = 0; xi < WXI; xi++) {
         const ck_b_source bs = {v + xi * vstride, NULL, 0};
-        ck_gemm_macro(ar, pl->co, ntiles, pl->ci, 1.0f, pl->u + xi * pl->ustride,
-                      &bs, 0.0f, m + xi * mstride, ldm);
+        ck_gemm_macro(ar, pl->co, ntiles, pl->ci, 1.0f,
+                      pl->u + xi * pl->ustride, &bs, 0.0f, m + xi * mstride,
+                      ldm);
     }
 
     if (pooled) {
@@ -627,7 +627,7 @@ static void wino_task(const wino_plan *pl, const float *in, long t,
             const float bias = pl->bias ? pl->bias[k] : 0.0f;
             for (int gi = 0; gi < groups; gi++) {
                 const int l0 = gi * 8;
-                const wino_pool_tiles pt = {ooff + l0, vw + l0, vh + l0,
+                const wino_pool_tiles pt = {ooff + l0,  vw + l0, vh + l0,
                                             pbase + l0, pl->pow, pl->ow};
                 fn->pool(m + (size_t)k * ldm + l0, mstride, bias, pl->relu,
                          &pt, out + k * pplane, pl->pind + k * pplane);
@@ -687,7 +687,8 @@ static void wino_filters(wino_plan *pl, const float *w, size_t sk, size_t sc,
     pl->ustride = (size_t)panels * mr * ci;
     float *u = ck_ws_floats(CK_WS_PARTIAL, WXI * pl->ustride);
     const long units = (long)panels * ci;
-    int nt = (double)units * mr * WXI < WINO_SERIAL_FMAS ? 1 : ck_team_threads();
+    int nt =
+        (double)units * mr * WXI < WINO_SERIAL_FMAS ? 1 : ck_team_threads();
     (void)nt;  // unused without OpenMP
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
     for (long t = 0; t < units; t++) {
@@ -797,8 +798,7 @@ static int wino_geometry(const ck_conv_geom *cg) {
 
 int ck_conv_wino_applies(const ck_conv_geom *cg) {
     const ck_lower_geom *g = &cg->g;
-    return wino_geometry(cg) &&
-           wino_fits(cg->n, cg->ci, cg->co, g->oh, g->ow);
+    return wino_geometry(cg) && wino_fits(cg->n, cg->ci, cg->co, g->oh, g->ow);
 }
 
 void ck_conv_wino_forward(const ck_conv_geom *cg, const float *x,
@@ -820,9 +820,9 @@ int ck_conv_wino_pool_applies(const ck_conv_geom *cg,
 }
 
 void ck_conv_wino_forward_maxpool(const ck_conv_geom *cg, const float *x,
-                                  const float *w, const float *bias,
-                                  int relu, const ck_pool2d_params *pool,
-                                  float *y, int32_t *indices) {
+                                  const float *w, const float *bias, int relu,
+                                  const ck_pool2d_params *pool, float *y,
+                                  int32_t *indices) {
     const ck_lower_geom *g = &cg->g;
     wino_plan pl =
         plan_for(cg->n, cg->ci, cg->co, g->ih, g->iw, g->ph, g->pw, bias);
@@ -892,10 +892,14 @@ static inline __attribute__((always_inline)) void dy_transform(
             q[l] = *(const v4u *)(y + off[l] + (size_t)r * ld);
         // Lane l in the low half, l + 4 in the high half, then a 4x4
         // transpose within the halves.
-        const v8 w0 = __builtin_shufflevector(q[0], q[4], 0, 1, 2, 3, 4, 5, 6, 7);
-        const v8 w1 = __builtin_shufflevector(q[1], q[5], 0, 1, 2, 3, 4, 5, 6, 7);
-        const v8 w2 = __builtin_shufflevector(q[2], q[6], 0, 1, 2, 3, 4, 5, 6, 7);
-        const v8 w3 = __builtin_shufflevector(q[3], q[7], 0, 1, 2, 3, 4, 5, 6, 7);
+        const v8 w0 =
+            __builtin_shufflevector(q[0], q[4], 0, 1, 2, 3, 4, 5, 6, 7);
+        const v8 w1 =
+            __builtin_shufflevector(q[1], q[5], 0, 1, 2, 3, 4, 5, 6, 7);
+        const v8 w2 =
+            __builtin_shufflevector(q[2], q[6], 0, 1, 2, 3, 4, 5, 6, 7);
+        const v8 w3 =
+            __builtin_shufflevector(q[3], q[7], 0, 1, 2, 3, 4, 5, 6, 7);
         const v8 t0 = LO(w0, w1), t1 = HI(w0, w1);
         const v8 t2 = LO(w2, w3), t3 = HI(w2, w3);
         d[r * WM + 0] = PLO(t0, t2);
@@ -921,8 +925,8 @@ static inline __attribute__((always_inline)) void grad_tile(
     }
 }
 
-static void grad_tile_base(const float *y, const ptrdiff_t *off, int ld, float *dst,
-                           size_t dstride) {
+static void grad_tile_base(const float *y, const ptrdiff_t *off, int ld,
+                           float *dst, size_t dstride) {
     grad_tile(y, off, ld, dst, dstride);
 }
 #if defined(__x86_64__) || defined(__i386__)
@@ -944,9 +948,8 @@ typedef struct {
 // Copies the window [y0, y0 + rows) x [x0, x0 + cols) of the planes at
 // src + off[l] (ih x iw, l < 8) to win (lane l at win + l * rows * cols),
 // zero outside the planes. cols is 4 or 8.
-static void clip_window(const float *src, const ptrdiff_t *off, int ih,
-                        int iw, int y0, int x0, int rows, int cols,
-                        float *win) {
+static void clip_window(const float *src, const ptrdiff_t *off, int ih, int iw,
+                        int y0, int x0, int rows, int cols, float *win) {
     const int xa = x0 < 0 ? -x0 : 0;
     const int xb = iw - x0 < cols ? iw - x0 : cols;
     for (int l = 0; l < 8; l++)
@@ -979,9 +982,11 @@ __attribute__((target("avx2"))) static void clip_window_avx2(
             const int y = y0 + r;
             const int inside = y >= 0 && y < ih;
             // (uintptr_t arithmetic: the window may start before the plane.)
-            const float *s = (const float *)((uintptr_t)src +
-                                             sizeof(float) * (uintptr_t)(
-                                                 off[l] + (ptrdiff_t)y * iw + x0));
+            const float *s =
+                (const float *)((uintptr_t)src +
+                                sizeof(float) *
+                                    (uintptr_t)(off[l] + (ptrdiff_t)y * iw +
+                                                x0));
             if (cols == 8)
                 _mm256_storeu_ps(d, inside ? _mm256_maskload_ps(s, mask)
                                            : _mm256_setzero_ps());
@@ -991,7 +996,6 @@ __attribute__((target("avx2"))) static void clip_window_avx2(
         }
 }
 #endif
-
 
 // Where grad_row reads one side (input or dy) of a tile row: planes of
 // rows ld apart, channel c at base + c * plane, the tile row's first row
@@ -1029,7 +1033,7 @@ static void grad_tiles(const wino_plan *pl, wino_side in, wino_side out,
             const int x0 = in.x0 + tx * WM;
             if (rows_in && x0 >= 0 && x0 + 8 <= in.w) {
                 fn->input(xc + (ptrdiff_t)in.y0 * in.ld + x0, off, in.ld, dst,
-                      bk->vstride);
+                          bk->vstride);
             } else {
                 fn->clip(xc, off, in.h, in.w, in.y0, x0, WA, 8, win);
                 fn->input(win, woff, 8, dst, bk->vstride);
@@ -1053,7 +1057,7 @@ static void grad_tiles(const wino_plan *pl, wino_side in, wino_side out,
             const int x0 = out.x0 + tx * WM;
             if (rows_out && x0 + WM <= out.w) {
                 fn->grad(yk + (ptrdiff_t)out.y0 * out.ld + x0, off, out.ld,
-                        dst, bk->dstride);
+                         dst, bk->dstride);
             } else {
                 fn->clip(yk, off, out.h, out.w, out.y0, x0, WM, WM, win);
                 fn->grad(win, woff, WM, dst, bk->dstride);
@@ -1068,10 +1072,20 @@ static void grad_row(const wino_plan *pl, const float *x, const float *dy,
     const int img = (int)(gr / pl->th), ty = (int)(gr % pl->th);
     const size_t iplane = (size_t)pl->ih * pl->iw;
     const size_t oplane = (size_t)pl->oh * pl->ow;
-    const wino_side in = {x + (size_t)img * pl->ci * iplane, iplane, pl->iw,
-                          ty * WM - pl->ph, -pl->pw, pl->ih, pl->iw};
-    const wino_side out = {dy + (size_t)img * pl->co * oplane, oplane,
-                           pl->ow, ty * WM, 0, pl->oh, pl->ow};
+    const wino_side in = {x + (size_t)img * pl->ci * iplane,
+                          iplane,
+                          pl->iw,
+                          ty * WM - pl->ph,
+                          -pl->pw,
+                          pl->ih,
+                          pl->iw};
+    const wino_side out = {dy + (size_t)img * pl->co * oplane,
+                           oplane,
+                           pl->ow,
+                           ty * WM,
+                           0,
+                           pl->oh,
+                           pl->ow};
     grad_tiles(pl, in, out, gr, r0, bk);
 }
 
@@ -1089,8 +1103,8 @@ static void grad_image(const wino_plan *pl, const float *x, const float *dy,
     pad_dy(pl, dy, img, 1, yr);
     // pad_rows puts input (-ph, -pw) at buffer (0, 0).
     for (int ty = 0; ty < th; ty++) {
-        const wino_side in = {xr, pl->cs, pl->wp, ty * WM, 0, hy + 2,
-                              pl->wp + 2};
+        const wino_side in = {xr, pl->cs, pl->wp,    ty * WM,
+                              0,  hy + 2, pl->wp + 2};
         const wino_side out = {yr, (size_t)hy * ldy, ldy, ty * WM, 0, hy, ldy};
         grad_tiles(pl, in, out, (long)img * th + ty, r0, bk);
     }
@@ -1159,9 +1173,10 @@ static void weight_grad(const ck_conv_geom *cg, const float *x,
     // block's operands.
     float *du = ck_ws_floats(CK_WS_PARTIAL, (size_t)WXI * co * ci + 8);
     memset(du + (size_t)WXI * co * ci, 0, 8 * sizeof(float));
-    float *v = ck_ws_floats(CK_WS_BATCH,
-                            WXI * (size_t)(cpan * nr * tmax + 16));
-    float *dyt = ck_ws_floats(CK_WS_PACK_A, WXI * (size_t)(kpan * 6 * tmax + 16));
+    float *v =
+        ck_ws_floats(CK_WS_BATCH, WXI * (size_t)(cpan * nr * tmax + 16));
+    float *dyt =
+        ck_ws_floats(CK_WS_PACK_A, WXI * (size_t)(kpan * 6 * tmax + 16));
 
     const int nt = wino_threads(&pl);
     (void)nt;  // unused without OpenMP
@@ -1260,8 +1275,9 @@ static inline __attribute__((always_inline)) void adjoint_tiles(
         const v8 s6 = PLO(t5, t7), s7 = PHI(t5, t7);
         // Tile l's row: elements 0-3 from s[l % 4], 4-7 from s[4 + l % 4],
         // in the low half for l < 4 and the high half for l >= 4.
-        const v8 rows[8] = {QLO(s0, s4), QLO(s1, s5), QLO(s2, s6), QLO(s3, s7),
-                            QHI(s0, s4), QHI(s1, s5), QHI(s2, s6), QHI(s3, s7)};
+        const v8 rows[8] = {QLO(s0, s4), QLO(s1, s5), QLO(s2, s6),
+                            QLO(s3, s7), QHI(s0, s4), QHI(s1, s5),
+                            QHI(s2, s6), QHI(s3, s7)};
         for (int l = 0; l < 8; l++) {
             v8u *d = (v8u *)(buf + boff[l] + (size_t)i * wp);
             *d = *d + rows[l];
@@ -1290,13 +1306,13 @@ __attribute__((target("avx2,fma"))) static void adjoint_tiles_avx2(
 #endif
 
 static const wino_fns *wino_kernels(void) {
-    static const wino_fns base = {input_tiles_base, output_tiles_base,
-                                  grad_tile_base,   dy_tiles_base,
+    static const wino_fns base = {input_tiles_base,   output_tiles_base,
+                                  grad_tile_base,     dy_tiles_base,
                                   adjoint_tiles_base, pool_tiles_base,
                                   clip_window};
 #if defined(__x86_64__) || defined(__i386__)
-    static const wino_fns avx2 = {input_tiles_avx2, output_tiles_avx2,
-                                  grad_tile_avx2,   dy_tiles_avx2,
+    static const wino_fns avx2 = {input_tiles_avx2,   output_tiles_avx2,
+                                  grad_tile_avx2,     dy_tiles_avx2,
                                   adjoint_tiles_avx2, pool_tiles_avx2,
                                   clip_window_avx2};
     if (ck_use_avx2()) return &avx2;
@@ -1356,15 +1372,15 @@ static void adjoint_task(const wino_plan *pl, const float *dy, long t,
     // Per tile: its dy block (channel 0) in yb, its window in the padded
     // dx buffer (channel 0); lanes past the last tile point at a spare
     // window after the images.
-    ptrdiff_t *yoff = (ptrdiff_t *)ck_ws_floats(CK_WS_SHIFT,
-                                                (size_t)groups * 8 * 4);
+    ptrdiff_t *yoff =
+        (ptrdiff_t *)ck_ws_floats(CK_WS_SHIFT, (size_t)groups * 8 * 4);
     ptrdiff_t *boff = yoff + groups * 8;
     for (int i = 0; i < groups * 8; i++) {
         if (i < ntiles) {
             const int j = i / (th * tw), ty = i / tw % th, tx = i % tw;
             yoff[i] = ((ptrdiff_t)j * co * th * WM + ty * WM) * ldy + tx * WM;
-            boff[i] = (ptrdiff_t)j * ci * bplane + (ptrdiff_t)ty * WM * wp +
-                      tx * WM;
+            boff[i] =
+                (ptrdiff_t)j * ci * bplane + (ptrdiff_t)ty * WM * wp + tx * WM;
         } else {
             yoff[i] = yoff[ntiles - 1];
             boff[i] = (ptrdiff_t)nimg * ci * bplane;  // the spare window
@@ -1379,8 +1395,8 @@ static void adjoint_task(const wino_plan *pl, const float *dy, long t,
         for (int gi = 0; gi < groups; gi++) {
             const int l0 = gi * 8;
             fn->dy(yb + k * ychan, yoff + l0, ldy,
-                  v + (size_t)(l0 / nr) * co * nr + (size_t)k * nr + l0 % nr,
-                  vstride);
+                   v + (size_t)(l0 / nr) * co * nr + (size_t)k * nr + l0 % nr,
+                   vstride);
         }
     // M[xi] = U[xi]^T x Dy[xi], ci rows of ldm.
     float *m = ck_ws_floats(CK_WS_BATCH, WXI * mstride);
@@ -1400,7 +1416,8 @@ static void adjoint_task(const wino_plan *pl, const float *dy, long t,
             // Real tiles' windows move by channel; the spare one stays.
             ptrdiff_t off[8];
             for (int l = 0; l < 8; l++)
-                off[l] = boff[l0 + l] + (l0 + l < ntiles ? (ptrdiff_t)c * bplane : 0);
+                off[l] = boff[l0 + l] +
+                         (l0 + l < ntiles ? (ptrdiff_t)c * bplane : 0);
             fn->adjoint(m + (size_t)c * ldm + l0, mstride, buf, off, wp);
         }
     const size_t iplane = (size_t)pl->ih * pl->iw;
@@ -1448,8 +1465,7 @@ int ck_conv_wino_data_applies(const ck_conv_geom *cg) {
 // dx = the full correlation of dy with the flipped, transposed filters: a
 // 3x3 conv from co to ci channels padded by 2 - padding.
 void ck_conv_wino_backward_data(const ck_conv_geom *cg, const float *dy,
-                                const float *w, const float *bias,
-                                float *dx) {
+                                const float *w, const float *bias, float *dx) {
     const ck_lower_geom *g = &cg->g;
     if (adjoint_applies(cg)) {
         wino_plan pl;
@@ -1485,17 +1501,16 @@ int ck_conv_wino_pooled_backward_applies(const ck_conv_geom *cg,
         return 0;
     // The weight gradient's padded mode (small images), the data
     // gradient's adjoint path: the two that pad dy whole.
-    const long tiles = (long)ck_ceil_div(cg->g.oh, WM) *
-                       ck_ceil_div(cg->g.ow, WM);
+    const long tiles =
+        (long)ck_ceil_div(cg->g.oh, WM) * ck_ceil_div(cg->g.ow, WM);
     return tiles < WINO_GRAD_PAD_TILES && (!with_dx || adjoint_applies(cg));
 }
 
 void ck_conv_wino_pooled_backward(const ck_conv_geom *cg,
-                                  const ck_pool2d_params *pool,
-                                  const float *x, const float *w,
-                                  const float *mask, const float *dy,
-                                  const int32_t *indices, float *dx,
-                                  float *dw) {
+                                  const ck_pool2d_params *pool, const float *x,
+                                  const float *w, const float *mask,
+                                  const float *dy, const int32_t *indices,
+                                  float *dx, float *dw) {
     if (dx) {
         wino_plan pl;
         adjoint_plan(cg, NULL, &pl);
@@ -1514,5 +1529,3 @@ void ck_conv_wino_pooled_backward(const ck_conv_geom *cg,
     }
     weight_grad(cg, x, NULL, pool, mask, dy, indices, dw);
 }
-
-

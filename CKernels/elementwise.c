@@ -77,7 +77,8 @@ void ck_binary_f32(ck_binary_op op, int rank, const int64_t *dims,
     int64_t rows = 1;
     for (int d = 0; d < rank - 1; d++) rows *= dims[d];
     int64_t total = rows * inner;
-#pragma omp parallel for schedule(static) if (total >= CK_PARALLEL_MIN && rows > 1)
+#pragma omp parallel for schedule(static) if (total >= CK_PARALLEL_MIN &&     \
+                                              rows > 1)
     for (int64_t r = 0; r < rows; r++) {
         // Decompose the row index into outer coordinates.
         int64_t rem = r, oa = 0, ob = 0;
@@ -93,12 +94,16 @@ void ck_binary_f32(ck_binary_op op, int rank, const int64_t *dims,
 }
 
 // One loop per op (the switch sits outside) so each loop vectorizes.
+// (Not formatted: _Pragma takes one string literal, which clang-format
+// would split.)
+// clang-format off
 #define CK_UNARY_LOOP(EXPR)                                                   \
     _Pragma("omp parallel for schedule(static) if (count >= CK_PARALLEL_MIN)") \
     for (int64_t i = 0; i < count; i++) {                                     \
         float v = x[i];                                                       \
         out[i] = (EXPR);                                                      \
     }
+// clang-format on
 
 static inline float stable_sigmoid(float v) {
     // Split by sign so exp never overflows.
@@ -139,8 +144,8 @@ void ck_copy_rows_f32(int64_t rows, int64_t len, const float *src,
     if (rows <= 0 || len <= 0) return;
     const int64_t pieces = (len + CK_COPY_CHUNK - 1) / CK_COPY_CHUNK;
     const int64_t tasks = rows * pieces;
-#pragma omp parallel for schedule(static) \
-    if (rows * len >= CK_PARALLEL_MIN && tasks > 1)
+#pragma omp parallel for schedule(                                            \
+    static) if (rows * len >= CK_PARALLEL_MIN && tasks > 1)
     for (int64_t t = 0; t < tasks; t++) {
         const int64_t r = t / pieces, j = (t % pieces) * CK_COPY_CHUNK;
         const int64_t n = len - j < CK_COPY_CHUNK ? len - j : CK_COPY_CHUNK;

@@ -11,13 +11,14 @@
 #include <string.h>
 
 //                                        mr  nr   mc   kc    nc
-static const ck_gemm_arch arch_generic = {6, 8, 120, 256, 4096,
-                                          ck_ukernel_generic, CK_ISA_GENERIC};
+static const ck_gemm_arch arch_generic =
+    {6, 8, 120, 256, 4096, ck_ukernel_generic, CK_ISA_GENERIC};
 #if defined(__x86_64__) || defined(__i386__)
-static const ck_gemm_arch arch_avx2 = {6, 16, 144, 256, 4096,
-                                       ck_ukernel_avx2, CK_ISA_AVX2};
-static const ck_gemm_arch arch_avx512 = {6, 32, 144, 384, 4096,
-                                         ck_ukernel_avx512, CK_ISA_AVX512};
+static const ck_gemm_arch arch_avx2 = {6,          16,   144,
+                                       256,        4096, ck_ukernel_avx2,
+                                       CK_ISA_AVX2};
+static const ck_gemm_arch arch_avx512 =
+    {6, 32, 144, 384, 4096, ck_ukernel_avx512, CK_ISA_AVX512};
 #endif
 
 const ck_gemm_arch *ck_gemm_arch_for(int isa) {
@@ -64,9 +65,9 @@ float *ck_gemm_buf(int which, size_t floats) {
 
 // C[mc x nc] = alpha * Ap * B + beta * C. Edge tiles go through a scratch
 // tile so they use the same kernel (and rounding) as full ones.
-void ck_gemm_macro(const ck_gemm_arch *ar, int mc, int nc, int kc,
-                   float alpha, const float *ap, const ck_b_source *bs,
-                   float beta, float *c, ptrdiff_t ldc) {
+void ck_gemm_macro(const ck_gemm_arch *ar, int mc, int nc, int kc, float alpha,
+                   const float *ap, const ck_b_source *bs, float beta,
+                   float *c, ptrdiff_t ldc) {
     const int mr = ar->mr, nr = ar->nr;
     const ck_ukernel_fn kernel = ar->kernel;
     float tile[MAX_TILE] __attribute__((aligned(64)));

@@ -33,16 +33,13 @@ typedef struct {
 
 const ck_gemm_arch *ck_gemm_arch_for(int isa);
 
-void ck_ukernel_generic(int kc, const float *a, const float *b,
-                        ptrdiff_t ldb, float *c, ptrdiff_t ldc, float alpha,
-                        float beta);
+void ck_ukernel_generic(int kc, const float *a, const float *b, ptrdiff_t ldb,
+                        float *c, ptrdiff_t ldc, float alpha, float beta);
 #if defined(__x86_64__) || defined(__i386__)
-void ck_ukernel_avx2(int kc, const float *a, const float *b,
-                     ptrdiff_t ldb, float *c, ptrdiff_t ldc, float alpha,
-                     float beta);
-void ck_ukernel_avx512(int kc, const float *a, const float *b,
-                       ptrdiff_t ldb, float *c, ptrdiff_t ldc, float alpha,
-                       float beta);
+void ck_ukernel_avx2(int kc, const float *a, const float *b, ptrdiff_t ldb,
+                     float *c, ptrdiff_t ldc, float alpha, float beta);
+void ck_ukernel_avx512(int kc, const float *a, const float *b, ptrdiff_t ldb,
+                       float *c, ptrdiff_t ldc, float alpha, float beta);
 #endif
 
 // Packs op(A)[i0 .. i0+mc)[p0 .. p0+kc) into ceil(mc/mr) panels of mr rows,
@@ -58,8 +55,8 @@ void ck_pack_b(const ck_gemm_arch *ar, int trans, const float *b,
 // AVX2 versions of the transposing cases (gemm_pack_avx2.c).
 void ck_pack_a6_avx2(const float *a, ptrdiff_t lda, int i0, int mc, int p0,
                      int kc, float *out);
-void ck_pack_bt16_avx2(const float *b, ptrdiff_t ldb, int p0, int kc,
-                       int j0, int nc, float *out);
+void ck_pack_bt16_avx2(const float *b, ptrdiff_t ldb, int p0, int kc, int j0,
+                       int nc, float *out);
 #endif
 
 // ---------------------------------------------------------------------------
@@ -93,18 +90,17 @@ enum { CK_BUF_PACK_A = 0, CK_BUF_PACK_B, CK_BUF_COUNT };
 float *ck_gemm_buf(int which, size_t floats);
 
 // C[mc x nc] = alpha * Ap * B + beta * C for packed A block ap.
-void ck_gemm_macro(const ck_gemm_arch *ar, int mc, int nc, int kc,
-                   float alpha, const float *ap, const ck_b_source *bs,
-                   float beta, float *c, ptrdiff_t ldc);
+void ck_gemm_macro(const ck_gemm_arch *ar, int mc, int nc, int kc, float alpha,
+                   const float *ap, const ck_b_source *bs, float beta,
+                   float *c, ptrdiff_t ldc);
 // The whole blocked loop nest on C[m0, m1) x [n0, n1), on this thread.
 void ck_gemm_range(const ck_gemm_job *g, int m0, int m1, int n0, int n1);
 // Runs the job on up to nt threads (fewer for small problems).
 void ck_gemm_parallel(const ck_gemm_job *g, int nt);
 
 static inline int ck_imin(int a, int b) { return a < b ? a : b; }
+static inline int ck_imax(int a, int b) { return a > b ? a : b; }
 static inline int ck_ceil_div(int a, int b) { return (a + b - 1) / b; }
-static inline int ck_round_up(int a, int b) {
-    return ck_ceil_div(a, b) * b;
-}
+static inline int ck_round_up(int a, int b) { return ck_ceil_div(a, b) * b; }
 
 #endif  // CK_GEMM_INTERNAL_H

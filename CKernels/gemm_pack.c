@@ -41,8 +41,8 @@ INLINE void pack_a_panel(int trans, const float *a, ptrdiff_t lda, int i,
     }
 }
 
-INLINE void pack_a_mr(int trans, const float *a, ptrdiff_t lda, int i0,
-                      int mc, int p0, int kc, int mr, float *out) {
+INLINE void pack_a_mr(int trans, const float *a, ptrdiff_t lda, int i0, int mc,
+                      int p0, int kc, int mr, float *out) {
     for (int i = 0; i < mc; i += mr) {
         int rows = mc - i < mr ? mc - i : mr;
         pack_a_panel(trans, a, lda, i0 + i, rows, p0, kc, mr, out);
@@ -100,8 +100,8 @@ INLINE void pack_b_panel(int trans, const float *b, ptrdiff_t ldb, int p0,
     }
 }
 
-INLINE void pack_b_nr(int trans, const float *b, ptrdiff_t ldb, int p0,
-                      int kc, int j0, int nc, int nr, float *out) {
+INLINE void pack_b_nr(int trans, const float *b, ptrdiff_t ldb, int p0, int kc,
+                      int j0, int nc, int nr, float *out) {
     if (!trans) {
         // A band of 16 rows at a time across all full panels: reads walk
         // along B's rows, and each panel receives a contiguous run (row by
@@ -120,8 +120,8 @@ INLINE void pack_b_nr(int trans, const float *b, ptrdiff_t ldb, int p0,
             }
         }
         if (full * nr < nc)
-            pack_b_panel(0, b, ldb, p0, kc, j0 + full * nr, nc - full * nr,
-                         nr, out + full * panel);
+            pack_b_panel(0, b, ldb, p0, kc, j0 + full * nr, nc - full * nr, nr,
+                         out + full * panel);
         return;
     }
     for (int j = 0; j < nc; j += nr) {

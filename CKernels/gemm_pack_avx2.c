@@ -57,8 +57,8 @@ TGT static void pack_a6_rows(const float *src, ptrdiff_t lda, int kc,
         for (int i = 0; i < 6; i++) out[p * 6 + i] = src[i * lda + p];
 }
 
-TGT void ck_pack_a6_avx2(const float *a, ptrdiff_t lda, int i0, int mc,
-                         int p0, int kc, float *out) {
+TGT void ck_pack_a6_avx2(const float *a, ptrdiff_t lda, int i0, int mc, int p0,
+                         int kc, float *out) {
     int i = 0;
     for (; i + 6 <= mc; i += 6, out += 6 * kc)
         pack_a6_rows(a + (ptrdiff_t)(i0 + i) * lda + p0, lda, kc, out);

@@ -27,7 +27,8 @@ void ck_im2col(const ck_lower_geom *g, const float *img, int c0, int c1,
                     const float *s = src + (size_t)(oy * g->sh + yoff) * g->iw;
                     for (int ox = 0; ox < ox_lo; ox++) d[ox] = 0.0f;
                     if (sw == 1) {
-                        ck_copy_floats(d + ox_lo, s + ox_lo + xoff, ox_hi - ox_lo);
+                        ck_copy_floats(d + ox_lo, s + ox_lo + xoff,
+                                       ox_hi - ox_lo);
                     } else {
                         for (int ox = ox_lo; ox < ox_hi; ox++)
                             d[ox] = s[ox * sw + xoff];
@@ -45,8 +46,8 @@ void ck_im2col(const ck_lower_geom *g, const float *img, int c0, int c1,
 // padding: a 2x2 stride-2 transposed conv): every pixel gets at most one
 // term, so rows are written once, taps of a window row interleaved, and
 // only the pixels no window covers are zeroed.
-static void col2im_tiled(const ck_lower_geom *g, const float *cols,
-                         size_t ld, int c0, int c1, float *img) {
+static void col2im_tiled(const ck_lower_geom *g, const float *cols, size_t ld,
+                         int c0, int c1, float *img) {
     const size_t plane = (size_t)g->ih * g->iw;
     const int kh = g->kh, kw = g->kw, ow = g->ow, iw = g->iw;
     const int cov_w = ow * kw;  // covered columns; the rest are zero

@@ -41,23 +41,30 @@ static double peak_generic(float x, float *sink) {
 }
 
 #if defined(__x86_64__) || defined(__i386__)
-#define PEAK_LOOP(T, SET1, FMA, ADD, W)                                     \
-    T vx = SET1(x), vy = SET1(1e-7f);                                       \
-    T a0 = SET1(1), a1 = SET1(2), a2 = SET1(3), a3 = SET1(4);               \
-    T a4 = SET1(5), a5 = SET1(6), a6 = SET1(7), a7 = SET1(8);               \
-    T a8 = SET1(9), a9 = SET1(10), a10 = SET1(11), a11 = SET1(12);          \
-    for (long it = 0; it < PEAK_ITERS; it++) {                              \
-        a0 = FMA(a0, vx, vy); a1 = FMA(a1, vx, vy); a2 = FMA(a2, vx, vy);   \
-        a3 = FMA(a3, vx, vy); a4 = FMA(a4, vx, vy); a5 = FMA(a5, vx, vy);   \
-        a6 = FMA(a6, vx, vy); a7 = FMA(a7, vx, vy); a8 = FMA(a8, vx, vy);   \
-        a9 = FMA(a9, vx, vy); a10 = FMA(a10, vx, vy);                       \
-        a11 = FMA(a11, vx, vy);                                             \
-    }                                                                       \
-    T s = ADD(ADD(ADD(a0, a1), ADD(a2, a3)), ADD(ADD(a4, a5), ADD(a6, a7))); \
-    s = ADD(s, ADD(ADD(a8, a9), ADD(a10, a11)));                            \
-    float lanes[W];                                                         \
-    memcpy(lanes, &s, sizeof lanes);                                        \
-    *sink = lanes[0];                                                       \
+#define PEAK_LOOP(T, SET1, FMA, ADD, W)                                       \
+    T vx = SET1(x), vy = SET1(1e-7f);                                         \
+    T a0 = SET1(1), a1 = SET1(2), a2 = SET1(3), a3 = SET1(4);                 \
+    T a4 = SET1(5), a5 = SET1(6), a6 = SET1(7), a7 = SET1(8);                 \
+    T a8 = SET1(9), a9 = SET1(10), a10 = SET1(11), a11 = SET1(12);            \
+    for (long it = 0; it < PEAK_ITERS; it++) {                                \
+        a0 = FMA(a0, vx, vy);                                                 \
+        a1 = FMA(a1, vx, vy);                                                 \
+        a2 = FMA(a2, vx, vy);                                                 \
+        a3 = FMA(a3, vx, vy);                                                 \
+        a4 = FMA(a4, vx, vy);                                                 \
+        a5 = FMA(a5, vx, vy);                                                 \
+        a6 = FMA(a6, vx, vy);                                                 \
+        a7 = FMA(a7, vx, vy);                                                 \
+        a8 = FMA(a8, vx, vy);                                                 \
+        a9 = FMA(a9, vx, vy);                                                 \
+        a10 = FMA(a10, vx, vy);                                               \
+        a11 = FMA(a11, vx, vy);                                               \
+    }                                                                         \
+    T s = ADD(ADD(ADD(a0, a1), ADD(a2, a3)), ADD(ADD(a4, a5), ADD(a6, a7)));  \
+    s = ADD(s, ADD(ADD(a8, a9), ADD(a10, a11)));                              \
+    float lanes[W];                                                           \
+    memcpy(lanes, &s, sizeof lanes);                                          \
+    *sink = lanes[0];                                                         \
     return 2.0 * 12 * W * PEAK_ITERS;
 
 __attribute__((target("avx2,fma"))) static double peak_avx2(float x,

@@ -34,28 +34,31 @@ int ck_pool2d_check(ck_pool2d_params *p, const char *op_name, char *err,
         CK_FAIL("%s: stride must be >= 1 (stride_h=%d, stride_w=%d)", op,
                 p->stride_h, p->stride_w);
     if (p->pad_h < 0 || p->pad_w < 0)
-        CK_FAIL("%s: padding must be >= 0 (pad_h=%d, pad_w=%d)", op,
-                p->pad_h, p->pad_w);
+        CK_FAIL("%s: padding must be >= 0 (pad_h=%d, pad_w=%d)", op, p->pad_h,
+                p->pad_w);
     if (p->pad_h > p->kh / 2 || p->pad_w > p->kw / 2)
-        CK_FAIL("%s: pad should be at most half of effective kernel size "
-                "(pad_h=%d, kh=%d, pad_w=%d, kw=%d)",
-                op, p->pad_h, p->kh, p->pad_w, p->kw);
+        CK_FAIL(
+            "%s: pad should be at most half of effective kernel size "
+            "(pad_h=%d, kh=%d, pad_w=%d, kw=%d)",
+            op, p->pad_h, p->kh, p->pad_w, p->kw);
     long num_h = (long)p->h + 2L * p->pad_h - p->kh;
     long num_w = (long)p->w + 2L * p->pad_w - p->kw;
     long oh = num_h < 0 ? 0 : num_h / p->stride_h + 1;
     long ow = num_w < 0 ? 0 : num_w / p->stride_w + 1;
     if (oh < 1)
-        CK_FAIL("%s: output height %ld < 1 (h=%d, kh=%d, pad_h=%d, "
-                "stride_h=%d)",
-                op, oh, p->h, p->kh, p->pad_h, p->stride_h);
+        CK_FAIL(
+            "%s: output height %ld < 1 (h=%d, kh=%d, pad_h=%d, "
+            "stride_h=%d)",
+            op, oh, p->h, p->kh, p->pad_h, p->stride_h);
     if (ow < 1)
-        CK_FAIL("%s: output width %ld < 1 (w=%d, kw=%d, pad_w=%d, "
-                "stride_w=%d)",
-                op, ow, p->w, p->kw, p->pad_w, p->stride_w);
+        CK_FAIL(
+            "%s: output width %ld < 1 (w=%d, kw=%d, pad_w=%d, "
+            "stride_w=%d)",
+            op, ow, p->w, p->kw, p->pad_w, p->stride_w);
     // Indices are int32 offsets within a plane.
     if ((long)p->h * p->w > INT32_MAX)
-        CK_FAIL("%s: plane too large for int32 indices (h=%d, w=%d)", op,
-                p->h, p->w);
+        CK_FAIL("%s: plane too large for int32 indices (h=%d, w=%d)", op, p->h,
+                p->w);
     p->out_h = (int)oh;
     p->out_w = (int)ow;
     return 0;
@@ -177,8 +180,8 @@ CK_ROW_FN avg_back_row(const ck_pool2d_params *p, const float *gr, int oy,
 
 // The common 2x2 stride 2 unpadded window, whole in registers.
 static inline int is_2x2s2(const ck_pool2d_params *p) {
-    return p->kh == 2 && p->kw == 2 && p->stride_h == 2 &&
-           p->stride_w == 2 && p->pad_h == 0 && p->pad_w == 0;
+    return p->kh == 2 && p->kw == 2 && p->stride_h == 2 && p->stride_w == 2 &&
+           p->pad_h == 0 && p->pad_w == 0;
 }
 
 // ReLU on a row of pooled values (the formula of ck_unary_f32's CK_RELU).
@@ -226,7 +229,8 @@ CK_ROW_FN avg_plane(const ck_pool2d_params *p, const float *x, float *y) {
             float *yr = y + (size_t)oy * ow;
             for (int ox = 0; ox < ow; ox++)
                 yr[ox] = (((r0[2 * ox] + r0[2 * ox + 1]) + r1[2 * ox]) +
-                          r1[2 * ox + 1]) / 4.0f;
+                          r1[2 * ox + 1]) /
+                         4.0f;
         }
         return;
     }
@@ -238,8 +242,7 @@ CK_ROW_FN avg_plane(const ck_pool2d_params *p, const float *x, float *y) {
     }
 }
 
-CK_ROW_FN avg_back_plane(const ck_pool2d_params *p, const float *g,
-                         float *d) {
+CK_ROW_FN avg_back_plane(const ck_pool2d_params *p, const float *g, float *d) {
     const int w = p->w, ow = p->out_w;
     if (is_2x2s2(p)) {
         // Windows tile the plane without overlap: plain stores, then zero
@@ -275,8 +278,8 @@ CK_ROW_FN avg_back_plane(const ck_pool2d_params *p, const float *g,
 #define CK_AVX2
 #endif
 
-static void max_plane_base(const ck_pool2d_params *p, const float *x,
-                           float *y, int32_t *ind, int relu) {
+static void max_plane_base(const ck_pool2d_params *p, const float *x, float *y,
+                           int32_t *ind, int relu) {
     max_plane(p, x, y, ind, relu);
 }
 #if defined(__x86_64__) || defined(__i386__)
@@ -286,23 +289,29 @@ static void max_plane_base(const ck_pool2d_params *p, const float *x,
 // the maxima go through ReLU (v > 0 ? v : 0, as ck_unary_f32: a NaN
 // becomes 0) before the store.
 CK_AVX2 static inline void max2x2_avx2_8(const float *r0, const float *r1,
-                                        int ox, int base, int w, int relu,
-                                        float *yr, int32_t *ir) {
-    __m256 a = _mm256_loadu_ps(r0 + 2 * ox), b = _mm256_loadu_ps(r0 + 2 * ox + 8);
-    __m256 c = _mm256_loadu_ps(r1 + 2 * ox), d = _mm256_loadu_ps(r1 + 2 * ox + 8);
+                                         int ox, int base, int w, int relu,
+                                         float *yr, int32_t *ir) {
+    __m256 a = _mm256_loadu_ps(r0 + 2 * ox),
+           b = _mm256_loadu_ps(r0 + 2 * ox + 8);
+    __m256 c = _mm256_loadu_ps(r1 + 2 * ox),
+           d = _mm256_loadu_ps(r1 + 2 * ox + 8);
 #define CK_EVEN(u, v)                                                         \
-    _mm256_castpd_ps(_mm256_permute4x64_pd(                                   \
-        _mm256_castps_pd(_mm256_shuffle_ps(u, v, 0x88)), 0xD8))
+    _mm256_castpd_ps(                                                         \
+        _mm256_permute4x64_pd(_mm256_castps_pd(                               \
+                                  _mm256_shuffle_ps(u, v, 0x88)),             \
+                              0xD8))
 #define CK_ODD(u, v)                                                          \
-    _mm256_castpd_ps(_mm256_permute4x64_pd(                                   \
-        _mm256_castps_pd(_mm256_shuffle_ps(u, v, 0xDD)), 0xD8))
+    _mm256_castpd_ps(                                                         \
+        _mm256_permute4x64_pd(_mm256_castps_pd(                               \
+                                  _mm256_shuffle_ps(u, v, 0xDD)),             \
+                              0xD8))
     __m256 t[4] = {CK_EVEN(a, b), CK_ODD(a, b), CK_EVEN(c, d), CK_ODD(c, d)};
 #undef CK_EVEN
 #undef CK_ODD
     const int step[4] = {0, 1, w, w + 1};
-    __m256i i0 = _mm256_add_epi32(
-        _mm256_set1_epi32(base + 2 * ox),
-        _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14));
+    __m256i i0 =
+        _mm256_add_epi32(_mm256_set1_epi32(base + 2 * ox),
+                         _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14));
     __m256 m = t[0];
     __m256i idx = i0;
     for (int k = 1; k < 4; k++) {
@@ -310,19 +319,21 @@ CK_AVX2 static inline void max2x2_avx2_8(const float *r0, const float *r1,
                                    _mm256_cmp_ps(t[k], t[k], _CMP_UNORD_Q));
         m = _mm256_blendv_ps(m, t[k], take);
         __m256i ik = _mm256_add_epi32(i0, _mm256_set1_epi32(step[k]));
-        idx = _mm256_castps_si256(_mm256_blendv_ps(
-            _mm256_castsi256_ps(idx), _mm256_castsi256_ps(ik), take));
+        idx = _mm256_castps_si256(_mm256_blendv_ps(_mm256_castsi256_ps(idx),
+                                                   _mm256_castsi256_ps(ik),
+                                                   take));
     }
     if (relu)
-        m = _mm256_and_ps(m, _mm256_cmp_ps(m, _mm256_setzero_ps(), _CMP_GT_OQ));
+        m = _mm256_and_ps(m,
+                          _mm256_cmp_ps(m, _mm256_setzero_ps(), _CMP_GT_OQ));
     _mm256_storeu_ps(yr + ox, m);
     _mm256_storeu_si256((__m256i *)(ir + ox), idx);
 }
 
 // Four windows, for rows of 4-7 outputs (MNIST's second pool: 11 -> 5).
 CK_AVX2 static inline void max2x2_sse_4(const float *r0, const float *r1,
-                                       int ox, int base, int w, int relu,
-                                       float *yr, int32_t *ir) {
+                                        int ox, int base, int w, int relu,
+                                        float *yr, int32_t *ir) {
     __m128 a = _mm_loadu_ps(r0 + 2 * ox), b = _mm_loadu_ps(r0 + 2 * ox + 4);
     __m128 c = _mm_loadu_ps(r1 + 2 * ox), d = _mm_loadu_ps(r1 + 2 * ox + 4);
     __m128 t[4] = {_mm_shuffle_ps(a, b, 0x88), _mm_shuffle_ps(a, b, 0xDD),
@@ -333,11 +344,12 @@ CK_AVX2 static inline void max2x2_sse_4(const float *r0, const float *r1,
     __m128 m = t[0];
     __m128i idx = i0;
     for (int k = 1; k < 4; k++) {
-        __m128 take = _mm_or_ps(_mm_cmpgt_ps(t[k], m), _mm_cmpunord_ps(t[k], t[k]));
+        __m128 take =
+            _mm_or_ps(_mm_cmpgt_ps(t[k], m), _mm_cmpunord_ps(t[k], t[k]));
         m = _mm_blendv_ps(m, t[k], take);
         __m128i ik = _mm_add_epi32(i0, _mm_set1_epi32(step[k]));
-        idx = _mm_castps_si128(_mm_blendv_ps(_mm_castsi128_ps(idx),
-                                             _mm_castsi128_ps(ik), take));
+        idx = _mm_castps_si128(
+            _mm_blendv_ps(_mm_castsi128_ps(idx), _mm_castsi128_ps(ik), take));
     }
     if (relu) m = _mm_and_ps(m, _mm_cmpgt_ps(m, _mm_setzero_ps()));
     _mm_storeu_ps(yr + ox, m);
@@ -399,7 +411,7 @@ CK_AVX2 static void avg_back_plane_avx2(const ck_pool2d_params *p,
 }
 
 void ck_max_pool2d_relu_forward_f32(const ck_pool2d_params *p, const float *x,
-                                int relu, float *y, int32_t *indices) {
+                                    int relu, float *y, int32_t *indices) {
     long planes = (long)p->n * p->c;
     size_t in_plane = (size_t)p->h * p->w;
     size_t out_plane = (size_t)p->out_h * p->out_w;
@@ -408,9 +420,9 @@ void ck_max_pool2d_relu_forward_f32(const ck_pool2d_params *p, const float *x,
     (void)nt;  // unused without OpenMP
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
     for (long q = 0; q < planes; q++)
-        (avx2 ? max_plane_avx2 : max_plane_base)(
-            p, x + q * in_plane, y + q * out_plane, indices + q * out_plane,
-            relu);
+        (avx2 ? max_plane_avx2
+              : max_plane_base)(p, x + q * in_plane, y + q * out_plane,
+                                indices + q * out_plane, relu);
 }
 
 void ck_max_pool2d_forward_f32(const ck_pool2d_params *p, const float *x,
@@ -460,10 +472,9 @@ static inline void scatter_plane(const float *g, const float *mk,
 // moved back to end at ow); pixels no window covers (an odd last row or
 // column) are zeroed. With lanes, the plane's sum in eight lanes of doubles
 // (a moved-back block adds only its new windows). Needs ow >= 8.
-CK_AVX2 static void scatter_2x2_avx2(const ck_pool2d_params *p,
-                                     const float *g, const float *mk,
-                                     const int32_t *ind, float *d,
-                                     double *lanes) {
+CK_AVX2 static void scatter_2x2_avx2(const ck_pool2d_params *p, const float *g,
+                                     const float *mk, const int32_t *ind,
+                                     float *d, double *lanes) {
     const int w = p->w, ow = p->out_w, oh = p->out_h;
     const __m256 zero = _mm256_setzero_ps();
     // The lane sums in two double registers (lanes 0-3, 4-7); a moved-back
@@ -484,15 +495,15 @@ CK_AVX2 static void scatter_2x2_avx2(const ck_pool2d_params *p,
             v = _mm256_add_ps(zero, v);  // -0 -> +0, as 0 + v in the scatter
             const __m256i idx =
                 _mm256_loadu_si256((const __m256i *)(ind + at + ox));
-            const __m256i i0 = _mm256_add_epi32(
-                _mm256_set1_epi32(2 * oy * w + 2 * ox),
-                _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14));
+            const __m256i i0 =
+                _mm256_add_epi32(_mm256_set1_epi32(2 * oy * w + 2 * ox),
+                                 _mm256_setr_epi32(0, 2, 4, 6, 8, 10, 12, 14));
             __m256 q[4];  // v where the argmax is tap k of the window
             for (int k = 0; k < 4; k++) {
                 const __m256i ik =
                     _mm256_add_epi32(i0, _mm256_set1_epi32(step[k]));
-                q[k] = _mm256_and_ps(
-                    v, _mm256_castsi256_ps(_mm256_cmpeq_epi32(idx, ik)));
+                q[k] = _mm256_and_ps(v, _mm256_castsi256_ps(
+                                            _mm256_cmpeq_epi32(idx, ik)));
             }
             // Taps 0, 1 interleaved into the upper row, 2, 3 the lower.
             for (int row = 0; row < 2; row++) {
@@ -501,16 +512,22 @@ CK_AVX2 static void scatter_2x2_avx2(const ck_pool2d_params *p,
                 const __m256 hi = _mm256_unpackhi_ps(a, b);
                 float *dst = r[row] + 2 * ox;
                 _mm256_storeu_ps(dst, _mm256_permute2f128_ps(lo, hi, 0x20));
-                _mm256_storeu_ps(dst + 8, _mm256_permute2f128_ps(lo, hi, 0x31));
+                _mm256_storeu_ps(dst + 8,
+                                 _mm256_permute2f128_ps(lo, hi, 0x31));
             }
             if (lanes) {
-                const __m256 fresh = _mm256_and_ps(
-                    v, _mm256_castsi256_ps(_mm256_cmpgt_epi32(
-                           lane_no, _mm256_set1_epi32(ox0 - ox - 1))));
-                sum_lo = _mm256_add_pd(
-                    sum_lo, _mm256_cvtps_pd(_mm256_castps256_ps128(fresh)));
-                sum_hi = _mm256_add_pd(
-                    sum_hi, _mm256_cvtps_pd(_mm256_extractf128_ps(fresh, 1)));
+                const __m256 fresh =
+                    _mm256_and_ps(v,
+                                  _mm256_castsi256_ps(
+                                      _mm256_cmpgt_epi32(lane_no,
+                                                         _mm256_set1_epi32(
+                                                             ox0 - ox - 1))));
+                sum_lo =
+                    _mm256_add_pd(sum_lo, _mm256_cvtps_pd(
+                                              _mm256_castps256_ps128(fresh)));
+                sum_hi = _mm256_add_pd(sum_hi,
+                                       _mm256_cvtps_pd(
+                                           _mm256_extractf128_ps(fresh, 1)));
             }
         }
         if (w & 1) r[0][w - 1] = r[1][w - 1] = 0.0f;
@@ -529,9 +546,9 @@ CK_AVX2 static void scatter_2x2_avx2(const ck_pool2d_params *p,
 // applies, else scatter_plane. sums[q] as there (the vector form sums in
 // 8 lanes, row by row). Rows of 4-7 windows (MNIST's second pool, 11 -> 5)
 // stay with the scatter: a 4-wide form was 1.7x slower there.
-static void backward_plane(const ck_pool2d_params *p, int avx2,
-                           const float *g, const float *mk,
-                           const int32_t *ind, float *d, double *sum) {
+static void backward_plane(const ck_pool2d_params *p, int avx2, const float *g,
+                           const float *mk, const int32_t *ind, float *d,
+                           double *sum) {
     const size_t in_plane = (size_t)p->h * p->w;
     const size_t out_plane = (size_t)p->out_h * p->out_w;
 #if defined(__x86_64__) || defined(__i386__)
@@ -577,8 +594,8 @@ static double plane_sum(const ck_pool2d_params *p, int avx2, const float *g,
 }
 
 void ck_max_pool2d_relu_backward_plane_sums(const ck_pool2d_params *p,
-                                            const float *mask,
-                                            const float *dy, double *sums) {
+                                            const float *mask, const float *dy,
+                                            double *sums) {
     long planes = (long)p->n * p->c;
     size_t out_plane = (size_t)p->out_h * p->out_w;
     int avx2 = ck_use_avx2();
@@ -643,6 +660,6 @@ void ck_avg_pool2d_backward_f32(const ck_pool2d_params *p, const float *dy,
     (void)nt;  // unused without OpenMP
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
     for (long q = 0; q < planes; q++)
-        (avx2 ? avg_back_plane_avx2 : avg_back_plane_base)(
-            p, dy + q * out_plane, dx + q * in_plane);
+        (avx2 ? avg_back_plane_avx2
+              : avg_back_plane_base)(p, dy + q * out_plane, dx + q * in_plane);
 }

@@ -25,14 +25,14 @@ int omp_in_parallel(void);
 // region, or on two foreign threads, both see thread number 0.
 // ---------------------------------------------------------------------------
 enum {
-    CK_WS_COLS = 0,     // im2col columns
-    CK_WS_PARTIAL = 1,  // per-block partial results of a reduction
-    CK_WS_AUX = 2,      // small extras (bias partials)
-    CK_WS_PACK_A = 3,   // free for GEMM packing, which conv calls while
-    CK_WS_PACK_B = 4,   // holding the slots above
-    CK_WS_BATCH = 5,    // a block of images' outputs side by side
-    CK_WS_SHIFT = 6,    // tap offsets of the shifted-window conv
-    CK_WS_FUSED = 7,    // conv + pool: a block's conv output (the kernels
+    CK_WS_COLS = 0,       // im2col columns
+    CK_WS_PARTIAL = 1,    // per-block partial results of a reduction
+    CK_WS_AUX = 2,        // small extras (bias partials)
+    CK_WS_PACK_A = 3,     // free for GEMM packing, which conv calls while
+    CK_WS_PACK_B = 4,     // holding the slots above
+    CK_WS_BATCH = 5,      // a block of images' outputs side by side
+    CK_WS_SHIFT = 6,      // tap offsets of the shifted-window conv
+    CK_WS_FUSED = 7,      // conv + pool: a block's conv output (the kernels
     CK_WS_FUSED_SUM = 8,  // it calls use the slots above); partial sums
     CK_WS_SLOTS = 9
 };
@@ -86,8 +86,8 @@ static inline float ck_masked(float v, float mask) {
 // conv_transpose2d (image = output).
 // ---------------------------------------------------------------------------
 typedef struct {
-    int ih, iw;          // image plane
-    int oh, ow;          // column plane
+    int ih, iw;  // image plane
+    int oh, ow;  // column plane
     int kh, kw, sh, sw, ph, pw, dh, dw;
 } ck_lower_geom;
 
@@ -154,7 +154,7 @@ static inline ck_lower_geom ck_lower_band(const ck_lower_geom *g, int oy0,
 // ---------------------------------------------------------------------------
 typedef struct {
     int n, groups;
-    int ci, co;          // total channels on the image and column side
+    int ci, co;  // total channels on the image and column side
     ck_lower_geom g;
 } ck_conv_geom;
 
@@ -209,9 +209,9 @@ ck_conv_geom ck_conv2d_geom(const ck_conv2d_params *p);
 int ck_conv_wino_pool_applies(const ck_conv_geom *cg,
                               const ck_pool2d_params *pool);
 void ck_conv_wino_forward_maxpool(const ck_conv_geom *cg, const float *img,
-                                  const float *w, const float *bias,
-                                  int relu, const ck_pool2d_params *pool,
-                                  float *y, int32_t *indices);
+                                  const float *w, const float *bias, int relu,
+                                  const ck_pool2d_params *pool, float *y,
+                                  int32_t *indices);
 // Both gradients of ck_conv_wino_forward_maxpool (without the bias):
 // given the pooled gradient dy (masked by ReLU's mask, the pooled output,
 // if not NULL) and the argmax indices, dx (if not NULL) and dw as the
@@ -221,16 +221,14 @@ int ck_conv_wino_pooled_backward_applies(const ck_conv_geom *cg,
                                          const ck_pool2d_params *pool,
                                          int with_dx);
 void ck_conv_wino_pooled_backward(const ck_conv_geom *cg,
-                                  const ck_pool2d_params *pool,
-                                  const float *x, const float *w,
-                                  const float *mask, const float *dy,
-                                  const int32_t *indices, float *dx,
-                                  float *dw);
+                                  const ck_pool2d_params *pool, const float *x,
+                                  const float *w, const float *mask,
+                                  const float *dy, const int32_t *indices,
+                                  float *dx, float *dw);
 int ck_conv_wino_data_applies(const ck_conv_geom *cg);
 // img = col2im(W^T x col) (+ bias[ci]), as ck_conv_gemm_raise.
 void ck_conv_wino_backward_data(const ck_conv_geom *cg, const float *col,
-                                const float *w, const float *bias,
-                                float *img);
+                                const float *w, const float *bias, float *img);
 // dw = sum over n of col x im2col(img)^T, as ck_conv_weight_grad.
 int ck_conv_wino_weight_applies(const ck_conv_geom *cg);
 void ck_conv_wino_weight_grad(const ck_conv_geom *cg, const float *img,
@@ -239,9 +237,8 @@ void ck_conv_wino_weight_grad(const ck_conv_geom *cg, const float *img,
 #define CK_SMALL_K 16
 // y[o][p] = bias[o] (0 if NULL) + sum_r w[o][r] * cols[r][p] for o < m,
 // p < n, r < k; w is m x k, cols k rows of ldc, y m rows of ldy.
-void ck_small_k_forward(int m, int n, int k, const float *w,
-                        const float *cols, size_t ldc, const float *bias,
-                        float *y, size_t ldy);
+void ck_small_k_forward(int m, int n, int k, const float *w, const float *cols,
+                        size_t ldc, const float *bias, float *y, size_t ldy);
 // dw[o][r] = (dw[o][r] if accumulate) + sum_p dy[o][p] * cols[r][p]; dy is
 // m rows of ldd, cols k rows of ldc, dw m x k.
 void ck_small_k_weight(int m, int n, int k, const float *dy, size_t ldd,
@@ -254,8 +251,8 @@ void ck_channel_sum(int n, int ch, size_t plane, const float *t, float *db);
 // of a bias gradient, read while they pass.
 // The sums alone, the same bits.
 void ck_max_pool2d_relu_backward_plane_sums(const ck_pool2d_params *p,
-                                            const float *mask,
-                                            const float *dy, double *sums);
+                                            const float *mask, const float *dy,
+                                            double *sums);
 void ck_max_pool2d_relu_backward_sums(const ck_pool2d_params *p,
                                       const float *mask, const float *dy,
                                       const int32_t *indices, float *dx,

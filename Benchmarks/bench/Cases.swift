@@ -24,8 +24,10 @@ private func fail(_ what: String, _ err: [CChar]) -> Never {
 
 /// Conv (no bias): forward, gradient wrt input, gradient wrt weight.
 /// FLOPs of every pass = 2 * N * K * C * kh * kw * Ho * Wo.
-func convCase(_ id: String, n: Int, c: Int, h: Int, w: Int, k: Int, kernel: Int,
-              stride: Int = 1, pad: Int) -> BenchCase {
+func convCase(
+    _ id: String, n: Int, c: Int, h: Int, w: Int, k: Int, kernel: Int,
+    stride: Int = 1, pad: Int
+) -> BenchCase {
     var p = ck_conv2d_params()
     (p.n, p.c, p.h, p.w, p.k) = (Int32(n), Int32(c), Int32(h), Int32(w), Int32(k))
     (p.kh, p.kw, p.stride_h, p.stride_w) = (Int32(kernel), Int32(kernel), Int32(stride), Int32(stride))
@@ -43,17 +45,26 @@ func convCase(_ id: String, n: Int, c: Int, h: Int, w: Int, k: Int, kernel: Int,
         let dx = FloatBuffer(count: x.count, seed: 4)
         let dw = FloatBuffer(count: wt.count, seed: 5)
         let passes: [(String, Work, () -> Void)] = [
-            ("forward", .flops(flops), {
-                withUnsafePointer(to: params) { ck_conv2d_forward_f32($0, x.pointer, wt.pointer, nil, y.pointer) }
-            }),
-            ("backward_data", .flops(flops), {
-                withUnsafePointer(to: params) { ck_conv2d_backward_data_f32($0, y.pointer, wt.pointer, dx.pointer) }
-            }),
-            ("backward_weight", .flops(flops), {
-                withUnsafePointer(to: params) { ck_conv2d_backward_weight_f32($0, x.pointer, y.pointer, dw.pointer) }
-            }),
+            (
+                "forward", .flops(flops),
+                {
+                    withUnsafePointer(to: params) { ck_conv2d_forward_f32($0, x.pointer, wt.pointer, nil, y.pointer) }
+                }
+            ),
+            (
+                "backward_data", .flops(flops),
+                {
+                    withUnsafePointer(to: params) { ck_conv2d_backward_data_f32($0, y.pointer, wt.pointer, dx.pointer) }
+                }
+            ),
+            (
+                "backward_weight", .flops(flops),
+                {
+                    withUnsafePointer(to: params) { ck_conv2d_backward_weight_f32($0, x.pointer, y.pointer, dw.pointer) }
+                }
+            )
         ]
-        return (passes, { [x, wt, y, dx, dw].forEach { $0.free() } })
+        return (passes, { for buffer in [x, wt, y, dx, dw] { buffer.free() } })
     }
     benchCase.algorithm = { pass in
         let index: Int32 = pass == "forward" ? 0 : pass == "backward_data" ? 1 : 2
@@ -64,8 +75,10 @@ func convCase(_ id: String, n: Int, c: Int, h: Int, w: Int, k: Int, kernel: Int,
 
 /// Transposed conv (no bias), counted as its equivalent conv:
 /// FLOPs = 2 * N * C_in * K * kh * kw * H_in * W_in.
-func convTransposeCase(_ id: String, n: Int, c: Int, h: Int, w: Int, k: Int, kernel: Int,
-                       stride: Int, pad: Int = 0, outputPadding: Int = 0) -> BenchCase {
+func convTransposeCase(
+    _ id: String, n: Int, c: Int, h: Int, w: Int, k: Int, kernel: Int,
+    stride: Int, pad: Int = 0, outputPadding: Int = 0
+) -> BenchCase {
     var p = ck_conv_transpose2d_params()
     (p.n, p.c, p.h, p.w, p.k) = (Int32(n), Int32(c), Int32(h), Int32(w), Int32(k))
     (p.kh, p.kw, p.stride_h, p.stride_w) = (Int32(kernel), Int32(kernel), Int32(stride), Int32(stride))
@@ -84,17 +97,26 @@ func convTransposeCase(_ id: String, n: Int, c: Int, h: Int, w: Int, k: Int, ker
         let dx = FloatBuffer(count: x.count, seed: 4)
         let dw = FloatBuffer(count: wt.count, seed: 5)
         let passes: [(String, Work, () -> Void)] = [
-            ("forward", .flops(flops), {
-                withUnsafePointer(to: params) { ck_conv_transpose2d_forward_f32($0, x.pointer, wt.pointer, nil, y.pointer) }
-            }),
-            ("backward_data", .flops(flops), {
-                withUnsafePointer(to: params) { ck_conv_transpose2d_backward_data_f32($0, y.pointer, wt.pointer, dx.pointer) }
-            }),
-            ("backward_weight", .flops(flops), {
-                withUnsafePointer(to: params) { ck_conv_transpose2d_backward_weight_f32($0, x.pointer, y.pointer, dw.pointer) }
-            }),
+            (
+                "forward", .flops(flops),
+                {
+                    withUnsafePointer(to: params) { ck_conv_transpose2d_forward_f32($0, x.pointer, wt.pointer, nil, y.pointer) }
+                }
+            ),
+            (
+                "backward_data", .flops(flops),
+                {
+                    withUnsafePointer(to: params) { ck_conv_transpose2d_backward_data_f32($0, y.pointer, wt.pointer, dx.pointer) }
+                }
+            ),
+            (
+                "backward_weight", .flops(flops),
+                {
+                    withUnsafePointer(to: params) { ck_conv_transpose2d_backward_weight_f32($0, x.pointer, y.pointer, dw.pointer) }
+                }
+            )
         ]
-        return (passes, { [x, wt, y, dx, dw].forEach { $0.free() } })
+        return (passes, { for buffer in [x, wt, y, dx, dw] { buffer.free() } })
     }
 }
 
@@ -122,26 +144,44 @@ func poolCase(_ id: String, max isMax: Bool, n: Int, c: Int, h: Int, w: Int) -> 
         var passes: [(String, Work, () -> Void)] = []
         if isMax {
             passes = [
-                ("forward", .bytes(bytes), {
-                    withUnsafePointer(to: params) { ck_max_pool2d_forward_f32($0, x.pointer, y.pointer, indices) }
-                }),
-                ("backward", .bytes(bytes), {
-                    withUnsafePointer(to: params) { ck_max_pool2d_backward_f32($0, y.pointer, indices, dx.pointer) }
-                }),
+                (
+                    "forward", .bytes(bytes),
+                    {
+                        withUnsafePointer(to: params) { ck_max_pool2d_forward_f32($0, x.pointer, y.pointer, indices) }
+                    }
+                ),
+                (
+                    "backward", .bytes(bytes),
+                    {
+                        withUnsafePointer(to: params) { ck_max_pool2d_backward_f32($0, y.pointer, indices, dx.pointer) }
+                    }
+                )
             ]
             // Valid argmax indices for the backward pass.
             withUnsafePointer(to: params) { ck_max_pool2d_forward_f32($0, x.pointer, y.pointer, indices) }
         } else {
             passes = [
-                ("forward", .bytes(bytes), {
-                    withUnsafePointer(to: params) { ck_avg_pool2d_forward_f32($0, x.pointer, y.pointer) }
-                }),
-                ("backward", .bytes(bytes), {
-                    withUnsafePointer(to: params) { ck_avg_pool2d_backward_f32($0, y.pointer, dx.pointer) }
-                }),
+                (
+                    "forward", .bytes(bytes),
+                    {
+                        withUnsafePointer(to: params) { ck_avg_pool2d_forward_f32($0, x.pointer, y.pointer) }
+                    }
+                ),
+                (
+                    "backward", .bytes(bytes),
+                    {
+                        withUnsafePointer(to: params) { ck_avg_pool2d_backward_f32($0, y.pointer, dx.pointer) }
+                    }
+                )
             ]
         }
-        return (passes, { [x, y, dx].forEach { $0.free() }; indices.deallocate() })
+        return (
+            passes,
+            {
+                for buffer in [x, y, dx] { buffer.free() }
+                indices.deallocate()
+            }
+        )
     }
 }
 
@@ -152,11 +192,15 @@ func gemmCase(_ id: String, m: Int, n: Int, k: Int) -> BenchCase {
         let a = FloatBuffer(count: m * k, seed: 1)
         let b = FloatBuffer(count: k * n, seed: 2)
         let c = FloatBuffer(count: m * n, seed: 3)
-        let pass: (String, Work, () -> Void) = ("forward", .flops(2.0 * Double(m * n * k)), {
-            ck_sgemm(0, 0, Int32(m), Int32(n), Int32(k), 1, a.pointer, Int32(k),
-                     b.pointer, Int32(n), 0, c.pointer, Int32(n))
-        })
-        return ([pass], { [a, b, c].forEach { $0.free() } })
+        let pass: (String, Work, () -> Void) = (
+            "forward", .flops(2.0 * Double(m * n * k)),
+            {
+                ck_sgemm(
+                    0, 0, Int32(m), Int32(n), Int32(k), 1, a.pointer, Int32(k),
+                    b.pointer, Int32(n), 0, c.pointer, Int32(n))
+            }
+        )
+        return ([pass], { for buffer in [a, b, c] { buffer.free() } })
     }
 }
 
@@ -172,10 +216,11 @@ var allCases: [BenchCase] {
         poolCase("g", max: true, n: 32, c: 64, h: 112, w: 112),
         poolCase("h", max: false, n: 32, c: 64, h: 112, w: 112),
         convTransposeCase("i", n: 8, c: 128, h: 32, w: 32, k: 64, kernel: 2, stride: 2),
-        convTransposeCase("j", n: 16, c: 64, h: 32, w: 32, k: 32, kernel: 3, stride: 2, pad: 1,
-                          outputPadding: 1),
+        convTransposeCase(
+            "j", n: 16, c: 64, h: 32, w: 32, k: 32, kernel: 3, stride: 2, pad: 1,
+            outputPadding: 1),
         gemmCase("k", m: 1024, n: 1024, k: 1024),
         gemmCase("k", m: 512, n: 576, k: 64),
-        unetStepCase("l"),
+        unetStepCase("l")
     ]
 }

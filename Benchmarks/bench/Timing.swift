@@ -76,7 +76,7 @@ struct BenchResult {
             "\"case\": \"\(caseID)\"", "\"op\": \"\(op)\"", "\"pass\": \"\(pass)\"",
             "\"shape\": \"\(shape)\"",
             "\"ms_median\": \(num(timing.median))", "\"ms_min\": \(num(timing.min))",
-            "\"ms_max\": \(num(timing.max))", "\"gflops\": \(num(gflops))",
+            "\"ms_max\": \(num(timing.max))", "\"gflops\": \(num(gflops))"
         ]
         if let gbps { fields.append("\"gbps\": \(num(gbps))") }
         if let g = gflops, peak > 0 { fields.append("\"pct_peak\": \(num(100 * g / peak))") }

@@ -71,10 +71,12 @@ func unetStepCase(
         let model = try! Model(inputShape: [1, size, size], seed: 0, root: unet)
         var generator = SeededGenerator(seed: 1)
         let images = Tensor.uniform([n, 1, size, size], generator: &generator)
-        let labels = Tensor(shape: [n, size, size],
-                            scalars: (0..<(n * size * size)).map { _ in Float(generator.next() % UInt64(classes)) })
-        let state = UNetStepState(model: model, updater: ParameterUpdater(Adam(learningRate: 1e-3)),
-                                  images: images, labels: labels)
+        let labels = Tensor(
+            shape: [n, size, size],
+            scalars: (0..<(n * size * size)).map { _ in Float(generator.next() % UInt64(classes)) })
+        let state = UNetStepState(
+            model: model, updater: ParameterUpdater(Adam(learningRate: 1e-3)),
+            images: images, labels: labels)
         let pass: (String, Work, () -> Void) = ("fwd+bwd+adam", .flops(flops), { state.step() })
         return ([pass], {})
     }

@@ -48,9 +48,10 @@ struct Bench: ParsableCommand {
         let isa = String(cString: ck_isa_name())
         let peak = ck_measure_peak_gflops(Int32(threadCount))
         // In JSON mode stdout carries only the JSON lines.
-        let info = String(format: "bench: isa %@, %d threads, measured peak %.1f GFLOP/s, "
-                          + "%d warm-up + %d timed iterations, winograd %@", isa, threadCount, peak,
-                          warmup, iterations, kernels.winograd ? "on" : "off")
+        let info = String(
+            format: "bench: isa %@, %d threads, measured peak %.1f GFLOP/s, "
+                + "%d warm-up + %d timed iterations, winograd %@", isa, threadCount, peak,
+            warmup, iterations, kernels.winograd ? "on" : "off")
         if json {
             FileHandle.standardError.write((info + "\n").data(using: .utf8)!)
         } else {
@@ -61,9 +62,10 @@ struct Bench: ParsableCommand {
             let (passes, release) = benchCase.prepare()
             for (pass, work, body) in passes {
                 let timing = Timing(warmup: warmup, iterations: iterations, body)
-                let result = BenchResult(caseID: benchCase.id, op: benchCase.op, pass: pass,
-                                         shape: benchCase.shape, timing: timing, work: work,
-                                         algorithm: benchCase.algorithm(pass))
+                let result = BenchResult(
+                    caseID: benchCase.id, op: benchCase.op, pass: pass,
+                    shape: benchCase.shape, timing: timing, work: work,
+                    algorithm: benchCase.algorithm(pass))
                 print(json ? result.json(peak: peak) : result.tableRow(peak: peak))
                 fflush(nil)
             }

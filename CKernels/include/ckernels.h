@@ -60,14 +60,14 @@ void ck_sgemm(int trans_a, int trans_b, int m, int n, int k, float alpha,
 // out = (in + 2*pad - dil*(kernel-1) - 1) / stride + 1.
 // ---------------------------------------------------------------------------
 typedef struct {
-    int n, c, h, w;          // input batch, channels, height, width
-    int k;                   // output channels
-    int kh, kw;              // kernel size
+    int n, c, h, w;  // input batch, channels, height, width
+    int k;           // output channels
+    int kh, kw;      // kernel size
     int stride_h, stride_w;
     int pad_h, pad_w;
     int dil_h, dil_w;
     int groups;
-    int out_h, out_w;        // filled in by ck_conv2d_check
+    int out_h, out_w;  // filled in by ck_conv2d_check
 } ck_conv2d_params;
 
 int ck_conv2d_check(ck_conv2d_params *p, char *err, size_t err_len);
@@ -100,15 +100,15 @@ void ck_conv2d_backward_bias_f32(const ck_conv2d_params *p, const float *dy,
 // output_padding must be smaller than stride or dilation.
 // ---------------------------------------------------------------------------
 typedef struct {
-    int n, c, h, w;          // input batch, channels, height, width
-    int k;                   // output channels
+    int n, c, h, w;  // input batch, channels, height, width
+    int k;           // output channels
     int kh, kw;
     int stride_h, stride_w;
     int pad_h, pad_w;
     int out_pad_h, out_pad_w;
     int dil_h, dil_w;
     int groups;
-    int out_h, out_w;        // filled in by ck_conv_transpose2d_check
+    int out_h, out_w;  // filled in by ck_conv_transpose2d_check
 } ck_conv_transpose2d_params;
 
 int ck_conv_transpose2d_check(ck_conv_transpose2d_params *p, char *err,
@@ -137,8 +137,8 @@ typedef struct {
     int kh, kw;
     int stride_h, stride_w;
     int pad_h, pad_w;
-    int count_include_pad;   // avg pool only: divide by the full window
-    int out_h, out_w;        // filled in by ck_pool2d_check
+    int count_include_pad;  // avg pool only: divide by the full window
+    int out_h, out_w;       // filled in by ck_pool2d_check
 } ck_pool2d_params;
 
 int ck_pool2d_check(ck_pool2d_params *p, const char *op_name, char *err,
@@ -223,13 +223,12 @@ void ck_conv_transpose2d_backward_bias_f32_ref(
     const ck_conv_transpose2d_params *p, const float *dy, float *db);
 void ck_max_pool2d_forward_f32_ref(const ck_pool2d_params *p, const float *x,
                                    float *y, int32_t *indices);
-void ck_max_pool2d_backward_f32_ref(const ck_pool2d_params *p,
-                                    const float *dy, const int32_t *indices,
-                                    float *dx);
+void ck_max_pool2d_backward_f32_ref(const ck_pool2d_params *p, const float *dy,
+                                    const int32_t *indices, float *dx);
 void ck_avg_pool2d_forward_f32_ref(const ck_pool2d_params *p, const float *x,
                                    float *y);
-void ck_avg_pool2d_backward_f32_ref(const ck_pool2d_params *p,
-                                    const float *dy, float *dx);
+void ck_avg_pool2d_backward_f32_ref(const ck_pool2d_params *p, const float *dy,
+                                    float *dx);
 
 // ---------------------------------------------------------------------------
 // Element-wise and reductions (elementwise.c). Shapes are given as rank and
@@ -238,11 +237,24 @@ void ck_avg_pool2d_backward_f32_ref(const ck_pool2d_params *p,
 #define CK_MAX_RANK 8
 
 typedef enum {
-    CK_ADD = 0, CK_SUB, CK_MUL, CK_DIV, CK_POW, CK_MAX, CK_MIN
+    CK_ADD = 0,
+    CK_SUB,
+    CK_MUL,
+    CK_DIV,
+    CK_POW,
+    CK_MAX,
+    CK_MIN
 } ck_binary_op;
 
 typedef enum {
-    CK_NEG = 0, CK_EXP, CK_LOG, CK_SQRT, CK_TANH, CK_SIGMOID, CK_RELU, CK_ABS
+    CK_NEG = 0,
+    CK_EXP,
+    CK_LOG,
+    CK_SQRT,
+    CK_TANH,
+    CK_SIGMOID,
+    CK_RELU,
+    CK_ABS
 } ck_unary_op;
 
 /// out[i] = a[ia] op b[ib] over the broadcast shape (rank <= CK_MAX_RANK).

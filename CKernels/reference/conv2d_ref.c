@@ -21,10 +21,15 @@ void ck_conv2d_forward_f32_ref(const ck_conv2d_params *p, const float *x,
                                 if (iy < 0 || iy >= p->h || ix < 0 ||
                                     ix >= p->w)
                                     continue;
-                                size_t xi = (((size_t)n * p->c + g * cpg +
-                                              c) * p->h + iy) * p->w + ix;
-                                size_t wi = (((size_t)o * cpg + c) * p->kh +
-                                             ky) * p->kw + kx;
+                                size_t xi =
+                                    (((size_t)n * p->c + g * cpg + c) * p->h +
+                                     iy) *
+                                        p->w +
+                                    ix;
+                                size_t wi =
+                                    (((size_t)o * cpg + c) * p->kh + ky) *
+                                        p->kw +
+                                    kx;
                                 acc += (double)x[xi] * w[wi];
                             }
                     y[(((size_t)n * p->k + o) * p->out_h + oy) * p->out_w +
@@ -49,19 +54,21 @@ void ck_conv2d_backward_data_f32_ref(const ck_conv2d_params *p,
                             for (int kx = 0; kx < p->kw; kx++) {
                                 int ty = iy + p->pad_h - ky * p->dil_h;
                                 int tx = ix + p->pad_w - kx * p->dil_w;
-                                if (ty < 0 || tx < 0 ||
-                                    ty % p->stride_h || tx % p->stride_w)
+                                if (ty < 0 || tx < 0 || ty % p->stride_h ||
+                                    tx % p->stride_w)
                                     continue;
                                 int oy = ty / p->stride_h;
                                 int ox = tx / p->stride_w;
-                                if (oy >= p->out_h || ox >= p->out_w)
-                                    continue;
+                                if (oy >= p->out_h || ox >= p->out_w) continue;
                                 int o = g * kpg + oo;
-                                size_t di = (((size_t)n * p->k + o) *
-                                                 p->out_h + oy) * p->out_w +
-                                            ox;
-                                size_t wi = (((size_t)o * cpg + c) * p->kh +
-                                             ky) * p->kw + kx;
+                                size_t di =
+                                    (((size_t)n * p->k + o) * p->out_h + oy) *
+                                        p->out_w +
+                                    ox;
+                                size_t wi =
+                                    (((size_t)o * cpg + c) * p->kh + ky) *
+                                        p->kw +
+                                    kx;
                                 acc += (double)dy[di] * w[wi];
                             }
                     dx[(((size_t)n * p->c + ci) * p->h + iy) * p->w + ix] =
@@ -89,11 +96,14 @@ void ck_conv2d_backward_weight_f32_ref(const ck_conv2d_params *p,
                                 if (iy < 0 || iy >= p->h || ix < 0 ||
                                     ix >= p->w)
                                     continue;
-                                size_t xi = (((size_t)n * p->c + ci) * p->h +
-                                             iy) * p->w + ix;
-                                size_t di = (((size_t)n * p->k + o) *
-                                                 p->out_h + oy) * p->out_w +
-                                            ox;
+                                size_t xi =
+                                    (((size_t)n * p->c + ci) * p->h + iy) *
+                                        p->w +
+                                    ix;
+                                size_t di =
+                                    (((size_t)n * p->k + o) * p->out_h + oy) *
+                                        p->out_w +
+                                    ox;
                                 acc += (double)x[xi] * dy[di];
                             }
                     dw[(((size_t)o * cpg + c) * p->kh + ky) * p->kw + kx] =

@@ -33,10 +33,14 @@ void ck_conv_transpose2d_forward_f32_ref(const ck_ctp *p, const float *x,
                                                 p->stride_w, p->w);
                                 if (iy < 0 || ix < 0) continue;
                                 int ci = g * cpg + c;
-                                size_t xi = (((size_t)n * p->c + ci) * p->h +
-                                             iy) * p->w + ix;
-                                size_t wi = (((size_t)ci * kpg + oo) * p->kh +
-                                             ky) * p->kw + kx;
+                                size_t xi =
+                                    (((size_t)n * p->c + ci) * p->h + iy) *
+                                        p->w +
+                                    ix;
+                                size_t wi =
+                                    (((size_t)ci * kpg + oo) * p->kh + ky) *
+                                        p->kw +
+                                    kx;
                                 acc += (double)x[xi] * w[wi];
                             }
                     y[(((size_t)n * p->k + o) * p->out_h + oy) * p->out_w +
@@ -45,8 +49,8 @@ void ck_conv_transpose2d_forward_f32_ref(const ck_ctp *p, const float *x,
 }
 
 void ck_conv_transpose2d_backward_data_f32_ref(const ck_ctp *p,
-                                               const float *dy,
-                                               const float *w, float *dx) {
+                                               const float *dy, const float *w,
+                                               float *dx) {
     int cpg = p->c / p->groups, kpg = p->k / p->groups;
     for (int n = 0; n < p->n; n++)
         for (int ci = 0; ci < p->c; ci++)
@@ -65,11 +69,14 @@ void ck_conv_transpose2d_backward_data_f32_ref(const ck_ctp *p,
                                     ox >= p->out_w)
                                     continue;
                                 int o = g * kpg + oo;
-                                size_t di = (((size_t)n * p->k + o) *
-                                                 p->out_h + oy) * p->out_w +
-                                            ox;
-                                size_t wi = (((size_t)ci * kpg + oo) * p->kh +
-                                             ky) * p->kw + kx;
+                                size_t di =
+                                    (((size_t)n * p->k + o) * p->out_h + oy) *
+                                        p->out_w +
+                                    ox;
+                                size_t wi =
+                                    (((size_t)ci * kpg + oo) * p->kh + ky) *
+                                        p->kw +
+                                    kx;
                                 acc += (double)dy[di] * w[wi];
                             }
                     dx[(((size_t)n * p->c + ci) * p->h + iy) * p->w + ix] =
@@ -97,11 +104,14 @@ void ck_conv_transpose2d_backward_weight_f32_ref(const ck_ctp *p,
                                 if (oy < 0 || oy >= p->out_h || ox < 0 ||
                                     ox >= p->out_w)
                                     continue;
-                                size_t xi = (((size_t)n * p->c + ci) * p->h +
-                                             iy) * p->w + ix;
-                                size_t di = (((size_t)n * p->k + o) *
-                                                 p->out_h + oy) * p->out_w +
-                                            ox;
+                                size_t xi =
+                                    (((size_t)n * p->c + ci) * p->h + iy) *
+                                        p->w +
+                                    ix;
+                                size_t di =
+                                    (((size_t)n * p->k + o) * p->out_h + oy) *
+                                        p->out_w +
+                                    ox;
                                 acc += (double)x[xi] * dy[di];
                             }
                     dw[(((size_t)ci * kpg + oo) * p->kh + ky) * p->kw + kx] =

@@ -38,9 +38,8 @@ void ck_max_pool2d_forward_f32_ref(const ck_pool2d_params *p, const float *x,
     }
 }
 
-void ck_max_pool2d_backward_f32_ref(const ck_pool2d_params *p,
-                                    const float *dy, const int32_t *indices,
-                                    float *dx) {
+void ck_max_pool2d_backward_f32_ref(const ck_pool2d_params *p, const float *dy,
+                                    const int32_t *indices, float *dx) {
     long out_plane = (long)p->out_h * p->out_w;
     for (long q = 0; q < (long)p->n * p->c; q++)
         for (int iy = 0; iy < p->h; iy++)
@@ -83,8 +82,8 @@ void ck_avg_pool2d_forward_f32_ref(const ck_pool2d_params *p, const float *x,
     }
 }
 
-void ck_avg_pool2d_backward_f32_ref(const ck_pool2d_params *p,
-                                    const float *dy, float *dx) {
+void ck_avg_pool2d_backward_f32_ref(const ck_pool2d_params *p, const float *dy,
+                                    float *dx) {
     for (long q = 0; q < (long)p->n * p->c; q++)
         for (int iy = 0; iy < p->h; iy++)
             for (int ix = 0; ix < p->w; ix++) {
@@ -96,9 +95,9 @@ void ck_avg_pool2d_backward_f32_ref(const ck_pool2d_params *p,
                         if (iy < ys || iy >= ys + p->kh || ix < xs ||
                             ix >= xs + p->kw)
                             continue;
-                        acc += (double)dy[(q * p->out_h + oy) * p->out_w +
-                                          ox] /
-                               divisor(p, oy, ox);
+                        acc +=
+                            (double)dy[(q * p->out_h + oy) * p->out_w + ox] /
+                            divisor(p, oy, ox);
                     }
                 dx[(q * p->h + iy) * p->w + ix] = (float)acc;
             }

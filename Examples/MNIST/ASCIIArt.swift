@@ -7,10 +7,11 @@ enum ASCIIArt {
     static func render(_ pixels: ArraySlice<UInt8>, rows: Int, cols: Int) -> [String] {
         let start = pixels.startIndex
         return stride(from: 0, to: rows - 1, by: 2).map { y in
-            String((0..<cols).map { x -> Character in
-                let v = (Int(pixels[start + y * cols + x]) + Int(pixels[start + (y + 1) * cols + x])) / 2
-                return ramp[min(ramp.count - 1, v * ramp.count / 256)]
-            })
+            String(
+                (0..<cols).map { x -> Character in
+                    let v = (Int(pixels[start + y * cols + x]) + Int(pixels[start + (y + 1) * cols + x])) / 2
+                    return ramp[min(ramp.count - 1, v * ramp.count / 256)]
+                })
         }
     }
 

@@ -48,7 +48,9 @@ struct MNISTCommand: ParsableCommand {
     @Option(help: "Write one JSON object per epoch to this file.")
     var metricsOut: String?
 
-    @Option(help: "Write the first 64 test images and the model's logits for them to this safetensors file (to compare with another framework).")
+    @Option(
+        help: "Write the first 64 test images and the model's logits for them to this safetensors file (to compare with another framework)."
+    )
     var predictionsOut: String?
 
     @Option(help: "Train on only the first N training images (quick runs).")
@@ -106,7 +108,9 @@ struct MNISTCommand: ParsableCommand {
         let testSource = MNISTSource(examples: dataset.test, batchSize: 1000, shuffleSeed: nil)
         let checkpointURL = URL(fileURLWithPath: checkpoint)
         var callbacks: [any Callback] = [EpochReporter(quiet: quiet, samplesPerEpoch: trainSet.count)]
-        if let metricsOut { callbacks.append(MetricsWriter(url: URL(fileURLWithPath: metricsOut), samplesPerEpoch: trainSet.count, append: resume != nil)) }
+        if let metricsOut {
+            callbacks.append(MetricsWriter(url: URL(fileURLWithPath: metricsOut), samplesPerEpoch: trainSet.count, append: resume != nil))
+        }
         callbacks.append(CheckpointEveryEpoch(url: checkpointURL))
 
         let start = Date()
@@ -115,9 +119,11 @@ struct MNISTCommand: ParsableCommand {
 
         if let last = history.epochs.last {
             let acc = (last["val_accuracy"] ?? 0) * 100
-            say(String(format: "Done: %d epochs in %.1f s, test accuracy %.2f%%, test loss %.4f, peak RSS %@",
-                         history.epochs.count, seconds, acc, last["val_loss"] ?? .nan,
-                         PeakMemory.format(bytes: PeakMemory.residentBytes() ?? 0)))
+            say(
+                String(
+                    format: "Done: %d epochs in %.1f s, test accuracy %.2f%%, test loss %.4f, peak RSS %@",
+                    history.epochs.count, seconds, acc, last["val_loss"] ?? .nan,
+                    PeakMemory.format(bytes: PeakMemory.residentBytes() ?? 0)))
         } else {
             say("Nothing to train: the checkpoint is already at epoch \(trainer.progress.epoch) of \(epochs).")
         }
@@ -126,8 +132,9 @@ struct MNISTCommand: ParsableCommand {
         if let predictionsOut {
             let batch = dataset.test.batch(indices: Array(0..<min(64, dataset.test.count)))
             let logits = trainer.callModel(batch.images)
-            try Checkpoint.save([("images", batch.images), ("logits", logits)], metadata: ["checkpoint": checkpointURL.path],
-                                to: URL(fileURLWithPath: predictionsOut))
+            try Checkpoint.save(
+                [("images", batch.images), ("logits", logits)], metadata: ["checkpoint": checkpointURL.path],
+                to: URL(fileURLWithPath: predictionsOut))
             say("Predictions: \(predictionsOut)")
         }
     }
@@ -141,10 +148,12 @@ struct MNISTCommand: ParsableCommand {
             data = contents
             let built = try Model(json: data)
             guard built.inputShape == [1, rows, cols] else {
-                throw ConfigError.invalidValue(owner: "model", field: "input_shape", reason: "is \(built.inputShape), the data is [1, \(rows), \(cols)]")
+                throw ConfigError.invalidValue(
+                    owner: "model", field: "input_shape", reason: "is \(built.inputShape), the data is [1, \(rows), \(cols)]")
             }
             guard built.outputShape == [classes] else {
-                throw ConfigError.invalidValue(owner: "model", field: "layers", reason: "produce \(built.outputShape) per image, expected [\(classes)] class scores")
+                throw ConfigError.invalidValue(
+                    owner: "model", field: "layers", reason: "produce \(built.outputShape) per image, expected [\(classes)] class scores")
             }
             return built
         }
@@ -166,7 +175,8 @@ struct MNISTCommand: ParsableCommand {
     static func bundledDataDirectory() -> String {
         let local = "Data/mnist"
         if FileManager.default.fileExists(atPath: local) { return local }
-        let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent()
         return packageRoot.appendingPathComponent(local).path
     }
 }

@@ -47,7 +47,7 @@ final class MetricsWriter: Callback {
             "step_ms_median": logs["step_ms_median"] ?? .nan,
             "images_per_second": seconds > 0 ? Double(samplesPerEpoch) / seconds : 0,
             "peak_rss_bytes": Double(PeakMemory.residentBytes() ?? 0),
-            "learning_rate": logs["lr"] ?? .nan,
+            "learning_rate": logs["lr"] ?? .nan
         ]
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
@@ -75,9 +75,11 @@ final class EpochReporter: Callback {
 
     func onEpochEnd(_ epoch: Int, logs: Logs, context: TrainingContext) throws {
         let seconds = logs["epoch_seconds"] ?? 0
-        say(String(format: "epoch %d: train loss %.4f acc %.4f | test loss %.4f acc %.4f | %.1f s, %.0f images/s, peak RSS %@",
-                     epoch + 1, logs["loss"] ?? .nan, logs["accuracy"] ?? .nan, logs["val_loss"] ?? .nan,
-                     logs["val_accuracy"] ?? .nan, seconds, seconds > 0 ? Double(samplesPerEpoch) / seconds : 0,
-                     PeakMemory.format(bytes: PeakMemory.residentBytes() ?? 0)))
+        say(
+            String(
+                format: "epoch %d: train loss %.4f acc %.4f | test loss %.4f acc %.4f | %.1f s, %.0f images/s, peak RSS %@",
+                epoch + 1, logs["loss"] ?? .nan, logs["accuracy"] ?? .nan, logs["val_loss"] ?? .nan,
+                logs["val_accuracy"] ?? .nan, seconds, seconds > 0 ? Double(samplesPerEpoch) / seconds : 0,
+                PeakMemory.format(bytes: PeakMemory.residentBytes() ?? 0)))
     }
 }

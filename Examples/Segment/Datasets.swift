@@ -45,21 +45,25 @@ struct DatasetPair {
     /// Generates (lazily) `trainSize` training and `testSize` held-out images.
     /// The held-out set uses another seed (and for mnist-scenes the MNIST
     /// test digits), so it shares no image with the training set.
-    static func make(_ name: DatasetName, size: ImageSize, trainSize: Int, testSize: Int, seed: UInt64,
-                     dataDir: String?) throws -> DatasetPair {
+    static func make(
+        _ name: DatasetName, size: ImageSize, trainSize: Int, testSize: Int, seed: UInt64,
+        dataDir: String?
+    ) throws -> DatasetPair {
         let heldOutSeed = SplitMix64.mix(seed ^ 0x4845_4C44_4F55_54)  // "HELDOUT"
         switch name {
         case .shapes:
             func make(_ count: Int, _ seed: UInt64) -> ShapesDataset {
                 ShapesDataset(count: count, height: size.height, width: size.width, seed: seed)
             }
-            return DatasetPair(train: make(trainSize, seed), heldOut: make(testSize, heldOutSeed),
-                               classNames: ["background", "circle", "rectangle", "triangle"])
+            return DatasetPair(
+                train: make(trainSize, seed), heldOut: make(testSize, heldOutSeed),
+                classNames: ["background", "circle", "rectangle", "triangle"])
         case .mnistScenes:
             let dataDir = dataDir ?? bundledMNISTDirectory()
             let mnist: MNIST
             do { mnist = try MNIST(directory: dataDir) } catch {
-                throw SegmentError("cannot read MNIST from '\(dataDir)' (set --data-dir to the folder with the IDX files): \(describe(error))")
+                throw SegmentError(
+                    "cannot read MNIST from '\(dataDir)' (set --data-dir to the folder with the IDX files): \(describe(error))")
             }
             guard size.height >= mnist.train.rows, size.width >= mnist.train.cols else {
                 throw SegmentError("--image-size \(size) is smaller than an MNIST digit (\(mnist.train.rows)x\(mnist.train.cols))")
@@ -67,8 +71,9 @@ struct DatasetPair {
             func make(_ digits: ImageClassificationSet, _ count: Int, _ seed: UInt64) -> MNISTScenes {
                 MNISTScenes(digits: digits, count: count, height: size.height, width: size.width, seed: seed)
             }
-            return DatasetPair(train: make(mnist.train, trainSize, seed), heldOut: make(mnist.test, testSize, heldOutSeed),
-                               classNames: ["background"] + (0..<10).map { "digit \($0)" })
+            return DatasetPair(
+                train: make(mnist.train, trainSize, seed), heldOut: make(mnist.test, testSize, heldOutSeed),
+                classNames: ["background"] + (0..<10).map { "digit \($0)" })
         }
     }
 

@@ -17,8 +17,9 @@ struct HeldOutReport {
     /// "held-out: loss 0.0213 - mean IoU 0.9412 - pixel accuracy 0.9876" and
     /// a second line with the IoU of every class.
     func summary(classNames: [String]) -> String {
-        let head = String(format: "  held-out: loss %.4f - mean IoU %.4f - pixel accuracy %.4f (%.1fs)",
-                          loss, matrix.meanIoU, matrix.accuracy, seconds)
+        let head = String(
+            format: "  held-out: loss %.4f - mean IoU %.4f - pixel accuracy %.4f (%.1fs)",
+            loss, matrix.meanIoU, matrix.accuracy, seconds)
         let perClass = zip(classNames, matrix.perClassIoU).map { name, iou in
             "\(name) \(iou.map { String(format: "%.3f", $0) } ?? "-")"
         }
@@ -52,8 +53,9 @@ struct HeldOutEvaluator {
             // Small canvases are hard to see; draw each pixel as a k x k block.
             strip = upscaled(image, by: max(1, min(4, 128 / max(1, min(data.height, data.width)))))
         }
-        return HeldOutReport(matrix: matrix, loss: lossSum / Double(max(pixels, 1)), seconds: Date().timeIntervalSince(start),
-                             strip: strip)
+        return HeldOutReport(
+            matrix: matrix, loss: lossSum / Double(max(pixels, 1)), seconds: Date().timeIntervalSince(start),
+            strip: strip)
     }
 }
 

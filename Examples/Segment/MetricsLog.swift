@@ -47,7 +47,7 @@ final class MetricsLog {
             "\"per_class_iou\": {\(perClass.joined(separator: ", "))}",
             "\"epoch_seconds\": \(number(train.seconds))", "\"step_ms\": \(number(train.stepMilliseconds))",
             "\"eval_seconds\": \(number(report.seconds))",
-            "\"peak_rss_bytes\": \(PeakMemory.residentBytes().map(String.init) ?? "null")",
+            "\"peak_rss_bytes\": \(PeakMemory.residentBytes().map(String.init) ?? "null")"
         ]
         return "{" + fields.joined(separator: ", ") + "}"
     }

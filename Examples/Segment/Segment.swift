@@ -57,10 +57,14 @@ struct Segment: ParsableCommand {
     @Option(help: "Model config JSON (default: a U-Net with channels [16, 32, 64, 128] and a 256-channel bottleneck).")
     var model: String?
 
-    @Option(help: "Per-class loss weights: comma-separated numbers, one per class (background first), or 'auto' for median-frequency weights.")
+    @Option(
+        help: "Per-class loss weights: comma-separated numbers, one per class (background first), or 'auto' for median-frequency weights.")
     var classWeights: String?
 
-    @Option(help: "Write one JSON object per epoch (loss, mean_iou, per-class IoU, timings) to this file, one per line (appended to when resuming).")
+    @Option(
+        help:
+            "Write one JSON object per epoch (loss, mean_iou, per-class IoU, timings) to this file, one per line (appended to when resuming)."
+    )
     var metricsOut: String?
 
     @Option(help: "Save a training checkpoint (weights, optimizer state, progress) here after every epoch.")
@@ -99,7 +103,9 @@ struct Segment: ParsableCommand {
         if let imageSize {
             let minimum = dataset == .mnistScenes ? 28 : 8
             guard imageSize.height >= minimum, imageSize.width >= minimum, imageSize.height * imageSize.width <= 4096 * 4096 else {
-                throw ValidationError("--image-size \(imageSize) must be at least \(minimum)x\(minimum) for \(dataset.rawValue) (and at most 4096x4096 pixels)")
+                throw ValidationError(
+                    "--image-size \(imageSize) must be at least \(minimum)x\(minimum) for \(dataset.rawValue) (and at most 4096x4096 pixels)"
+                )
             }
         }
         if let classWeights { _ = try ClassWeights(argument: classWeights) }
@@ -148,7 +154,10 @@ enum ClassWeights {
     case auto
 
     init(argument: String) throws {
-        if argument == "auto" { self = .auto; return }
+        if argument == "auto" {
+            self = .auto
+            return
+        }
         let parts = argument.split(separator: ",", omittingEmptySubsequences: false).map { $0.trimmingCharacters(in: .whitespaces) }
         var values: [Float] = []
         for p in parts {

@@ -20,10 +20,13 @@ struct SegmentationRun {
         let model = try makeModel(for: data)
         let epochs = options.epochs ?? options.dataset.defaultEpochs
         let dropRemainder = data.train.count >= options.batchSize
-        let batchesPerEpoch = dropRemainder ? data.train.count / options.batchSize
+        let batchesPerEpoch =
+            dropRemainder
+            ? data.train.count / options.batchSize
             : (data.train.count + options.batchSize - 1) / options.batchSize
-        var trainer = Trainer(model: model, optimizer: try makeUpdater(totalSteps: epochs * batchesPerEpoch),
-                              loss: PixelwiseCrossEntropyLoss(classWeights: weights))
+        var trainer = Trainer(
+            model: model, optimizer: try makeUpdater(totalSteps: epochs * batchesPerEpoch),
+            loss: PixelwiseCrossEntropyLoss(classWeights: weights))
         trainer.progress = TrainingProgress(seed: options.seed)
         printHeader(data: data, model: trainer.model, optimizer: trainer.optimizer.optimizer, weights: weights, epochs: epochs)
         if let resume = options.resume {
@@ -34,8 +37,9 @@ struct SegmentationRun {
             say("Resumed from \(resume) after epoch \(trainer.progress.epoch) (step \(trainer.progress.step)).")
         }
         let outputDir = URL(fileURLWithPath: options.outputDir, isDirectory: true)
-        do { try FileManager.default.createDirectory(at: outputDir, withIntermediateDirectories: true) }
-        catch { throw SegmentError("cannot create --output-dir '\(options.outputDir)': \(error.localizedDescription)") }
+        do { try FileManager.default.createDirectory(at: outputDir, withIntermediateDirectories: true) } catch {
+            throw SegmentError("cannot create --output-dir '\(options.outputDir)': \(error.localizedDescription)")
+        }
         let metricsLog = try options.metricsOut.map { try MetricsLog(path: $0, append: options.resume != nil) }
         defer { metricsLog?.close() }
 
@@ -46,27 +50,35 @@ struct SegmentationRun {
         var lastReport: HeldOutReport?
         while trainer.progress.epoch < epochs {
             let epoch = trainer.progress.epoch
-            let stats = try trainEpoch(&trainer, data: data, epoch: epoch, epochs: epochs, batches: batchesPerEpoch,
-                                       dropRemainder: dropRemainder)
+            let stats = try trainEpoch(
+                &trainer, data: data, epoch: epoch, epochs: epochs, batches: batchesPerEpoch,
+                dropRemainder: dropRemainder)
             let report = evaluator.evaluate(trainer)
-            try record(report, stats: stats, epoch: epoch, trainer: trainer, data: data, outputDir: outputDir,
-                       metricsLog: metricsLog)
+            try record(
+                report, stats: stats, epoch: epoch, trainer: trainer, data: data, outputDir: outputDir,
+                metricsLog: metricsLog)
             lastReport = report
         }
         if let report = lastReport {
             let total = Date().timeIntervalSince(start)
-            say(String(format: "Done in %@: held-out mean IoU %.4f, pixel accuracy %.4f, peak RSS %@.",
-                         formatDuration(total), report.matrix.meanIoU, report.matrix.accuracy,
-                         PeakMemory.residentBytes().map { PeakMemory.format(bytes: $0) } ?? "unknown"))
+            say(
+                String(
+                    format: "Done in %@: held-out mean IoU %.4f, pixel accuracy %.4f, peak RSS %@.",
+                    formatDuration(total), report.matrix.meanIoU, report.matrix.accuracy,
+                    PeakMemory.residentBytes().map { PeakMemory.format(bytes: $0) } ?? "unknown"))
         }
     }
 
     /// Reports an epoch's held-out results: the summary, the prediction
     /// image, the metrics line and the checkpoint.
-    func record(_ report: HeldOutReport, stats: EpochStats, epoch: Int, trainer: Trainer<Model>, data: DatasetPair,
-                outputDir: URL, metricsLog: MetricsLog?) throws {
+    func record(
+        _ report: HeldOutReport, stats: EpochStats, epoch: Int, trainer: Trainer<Model>, data: DatasetPair,
+        outputDir: URL, metricsLog: MetricsLog?
+    ) throws {
         guard report.loss.isFinite else {
-            throw SegmentError("training diverged: the held-out loss is \(report.loss) after epoch \(epoch + 1); try a lower --learning-rate (now \(trainer.optimizer.optimizer.learningRate))")
+            throw SegmentError(
+                "training diverged: the held-out loss is \(report.loss) after epoch \(epoch + 1); try a lower --learning-rate (now \(trainer.optimizer.optimizer.learningRate))"
+            )
         }
         say(report.summary(classNames: data.classNames))
         let image = outputDir.appendingPathComponent("\(options.dataset.rawValue)-epoch\(epoch + 1).png")
@@ -74,8 +86,10 @@ struct SegmentationRun {
             try strip.write(to: image.path)
             say("  predictions: \(image.path)")
         }
-        try metricsLog?.write(MetricsLog.line(dataset: options.dataset.rawValue, epoch: epoch + 1, train: stats,
-                                              report: report, classNames: data.classNames))
+        try metricsLog?.write(
+            MetricsLog.line(
+                dataset: options.dataset.rawValue, epoch: epoch + 1, train: stats,
+                report: report, classNames: data.classNames))
         if let checkpoint = options.checkpoint {
             try trainer.saveCheckpoint(to: URL(fileURLWithPath: checkpoint))
             say("  checkpoint: \(checkpoint)")
@@ -83,20 +97,25 @@ struct SegmentationRun {
     }
 
     /// Trains one epoch with a progress bar; throws if the loss stops being finite.
-    func trainEpoch(_ trainer: inout Trainer<Model>, data: DatasetPair, epoch: Int, epochs: Int, batches: Int,
-                    dropRemainder: Bool) throws -> EpochStats {
+    func trainEpoch(
+        _ trainer: inout Trainer<Model>, data: DatasetPair, epoch: Int, epochs: Int, batches: Int,
+        dropRemainder: Bool
+    ) throws -> EpochStats {
         let start = Date()
         var bar = ProgressBar(title: "Epoch \(epoch + 1)/\(epochs)", total: batches, output: options.quiet ? .silent : .standardOutput)
         var lossSum = 0.0, samples = 0, done = 0, stepSeconds = 0.0
-        let source = trainingBatches(data.train, batchSize: options.batchSize, seed: options.seed, epoch: epoch,
-                                     dropRemainder: dropRemainder)
+        let source = trainingBatches(
+            data.train, batchSize: options.batchSize, seed: options.seed, epoch: epoch,
+            dropRemainder: dropRemainder)
         let learningRate = trainer.optimizer.learningRate
         for batch in source {
             let stepStart = Date()
             let (loss, _) = trainer.trainStep((batch.images, batch.labels))
             stepSeconds += Date().timeIntervalSince(stepStart)
             guard loss.isFinite else {
-                throw SegmentError("training diverged: the loss is \(loss) at epoch \(epoch + 1), batch \(done + 1); try a lower --learning-rate (now \(trainer.optimizer.optimizer.learningRate))")
+                throw SegmentError(
+                    "training diverged: the loss is \(loss) at epoch \(epoch + 1), batch \(done + 1); try a lower --learning-rate (now \(trainer.optimizer.optimizer.learningRate))"
+                )
             }
             lossSum += Double(loss) * Double(batch.count)
             samples += batch.count
@@ -108,11 +127,14 @@ struct SegmentationRun {
         let logs = Logs([("loss", lossSum / Double(max(samples, 1))), ("lr", Double(learningRate))])
         bar.finish(done: done, samples: samples, logs: logs)
         if options.quiet {
-            say(String(format: "Epoch %d/%d: loss %.4f, lr %.3g, %.1fs", epoch + 1, epochs, logs["loss"]!, learningRate,
-                       Date().timeIntervalSince(start)))
+            say(
+                String(
+                    format: "Epoch %d/%d: loss %.4f, lr %.3g, %.1fs", epoch + 1, epochs, logs["loss"]!, learningRate,
+                    Date().timeIntervalSince(start)))
         }
-        return EpochStats(loss: lossSum / Double(max(samples, 1)), learningRate: learningRate,
-                          seconds: Date().timeIntervalSince(start), stepMilliseconds: 1000 * stepSeconds / Double(max(done, 1)))
+        return EpochStats(
+            loss: lossSum / Double(max(samples, 1)), learningRate: learningRate,
+            seconds: Date().timeIntervalSince(start), stepMilliseconds: 1000 * stepSeconds / Double(max(done, 1)))
     }
 
     /// The model from `--model` (missing `input_shape`, `seed` and, for a
@@ -122,11 +144,11 @@ struct SegmentationRun {
         let model: Model
         if let path = options.model {
             let bytes: Data
-            do { bytes = try Data(contentsOf: URL(fileURLWithPath: path)) }
-            catch { throw SegmentError("cannot read --model '\(path)': \(error.localizedDescription)") }
+            do { bytes = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+                throw SegmentError("cannot read --model '\(path)': \(error.localizedDescription)")
+            }
             var config: Config
-            do { config = try Config(json: bytes, owner: path) }
-            catch { throw SegmentError("--model '\(path)': \(describe(error))") }
+            do { config = try Config(json: bytes, owner: path) } catch { throw SegmentError("--model '\(path)': \(describe(error))") }
             if !config.has("input_shape") { config["input_shape"] = .array(inputShape.map { .int($0) }) }
             if !config.has("seed") { config["seed"] = .number(Double(options.seed)) }
             if case .string("unet")? = config["type"], !config.has("classes") { config["classes"] = .int(data.numClasses) }
@@ -138,7 +160,9 @@ struct SegmentationRun {
             throw SegmentError("the model takes inputs \(model.inputShape) but \(options.dataset.rawValue) images are \(inputShape)")
         }
         guard model.outputShapes == [[data.numClasses, data.height, data.width]] else {
-            throw SegmentError("the model outputs \(model.outputShapes.map(\.description).joined(separator: ", ")); per-pixel scores [\(data.numClasses), \(data.height), \(data.width)] are needed (\(data.numClasses) classes)")
+            throw SegmentError(
+                "the model outputs \(model.outputShapes.map(\.description).joined(separator: ", ")); per-pixel scores [\(data.numClasses), \(data.height), \(data.width)] are needed (\(data.numClasses) classes)"
+            )
         }
         return model
     }
@@ -156,13 +180,15 @@ struct SegmentationRun {
             }
             optimizer = try Registry.shared.optimizer(config)
         } else {
-            optimizer = try Registry.shared.optimizer(options.optimizer ?? "adam",
-                                                      ["learning_rate": .float(options.learningRate ?? 1e-3)])
+            optimizer = try Registry.shared.optimizer(
+                options.optimizer ?? "adam",
+                ["learning_rate": .float(options.learningRate ?? 1e-3)])
         }
-        let schedule: (any LearningRateSchedule)? = switch options.schedule {
-        case .cosine: CosineSchedule(totalSteps: max(totalSteps, 1), floor: .fraction(0.05))
-        case .constant: nil
-        }
+        let schedule: (any LearningRateSchedule)? =
+            switch options.schedule {
+            case .cosine: CosineSchedule(totalSteps: max(totalSteps, 1), floor: .fraction(0.05))
+            case .constant: nil
+            }
         return ParameterUpdater(optimizer, schedule: schedule)
     }
 
@@ -174,8 +200,9 @@ struct SegmentationRun {
         guard let text = metadata["optimizer"] else {
             throw CheckpointError.badMetadata(file: url.path, reason: "missing 'optimizer'")
         }
-        do { return try Config(jsonString: text, owner: "optimizer in \(url.lastPathComponent)") }
-        catch { throw CheckpointError.badMetadata(file: url.path, reason: "'optimizer' is not a JSON config: \(describe(error))") }
+        do { return try Config(jsonString: text, owner: "optimizer in \(url.lastPathComponent)") } catch {
+            throw CheckpointError.badMetadata(file: url.path, reason: "'optimizer' is not a JSON config: \(describe(error))")
+        }
     }
 
     /// `--class-weights` checked against the dataset's class count.
@@ -185,20 +212,26 @@ struct SegmentationRun {
         case .auto: return data.medianFrequencyWeights()
         case .explicit(let w):
             guard w.count == data.numClasses else {
-                throw SegmentError("--class-weights has \(w.count) values; \(options.dataset.rawValue) has \(data.numClasses) classes (\(data.classNames.joined(separator: ", ")))")
+                throw SegmentError(
+                    "--class-weights has \(w.count) values; \(options.dataset.rawValue) has \(data.numClasses) classes (\(data.classNames.joined(separator: ", ")))"
+                )
             }
             return w
         }
     }
 
     func printHeader(data: DatasetPair, model: Model, optimizer: any Optimizer, weights: [Float]?, epochs: Int) {
-        say("segment: \(options.dataset.rawValue) \(data.height)x\(data.width), \(data.numClasses) classes, "
-              + "\(data.train.count) training / \(data.heldOut.count) held-out images, seed \(options.seed)")
+        say(
+            "segment: \(options.dataset.rawValue) \(data.height)x\(data.width), \(data.numClasses) classes, "
+                + "\(data.train.count) training / \(data.heldOut.count) held-out images, seed \(options.seed)")
         let rootType = (try? model.root.config.typeName()) ?? "custom"
-        let root = (model.root as? UNet).map { "U-Net \($0.channels) + \($0.bottleneckChannels)" } ?? "\(rootType) from \(options.model ?? "config")"
-        say("model: \(root), \(model.parameterCount) parameters; optimizer \(type(of: optimizer).typeName) "
-              + "lr \(optimizer.learningRate) (\(options.schedule.rawValue)); batch \(options.batchSize); "
-              + "\(epochs) epochs; \(Kernels.threadCount) threads (\(Kernels.isa))")
+        let root =
+            (model.root as? UNet).map { "U-Net \($0.channels) + \($0.bottleneckChannels)" }
+            ?? "\(rootType) from \(options.model ?? "config")"
+        say(
+            "model: \(root), \(model.parameterCount) parameters; optimizer \(type(of: optimizer).typeName) "
+                + "lr \(optimizer.learningRate) (\(options.schedule.rawValue)); batch \(options.batchSize); "
+                + "\(epochs) epochs; \(Kernels.threadCount) threads (\(Kernels.isa))")
         if let weights { say("class weights: \(weights.map { String(format: "%.3g", $0) }.joined(separator: ", "))") }
     }
 }
@@ -213,15 +246,20 @@ struct EpochStats {
 
 /// One epoch's batches of `dataset` in a seeded order (dataset order for a
 /// nil seed), built on a background thread while the previous step runs.
-func epochBatches<D: SegmentationDataset>(_ dataset: D, batchSize: Int, seed: UInt64?, epoch: Int,
-                                          dropRemainder: Bool) -> AnySequence<SegmentationBatch> {
-    AnySequence(dataset.batches(batchSize: batchSize, shuffleSeed: seed, epoch: epoch, dropRemainder: dropRemainder)
-        .prefetched(depth: 2))
+func epochBatches<D: SegmentationDataset>(
+    _ dataset: D, batchSize: Int, seed: UInt64?, epoch: Int,
+    dropRemainder: Bool
+) -> AnySequence<SegmentationBatch> {
+    AnySequence(
+        dataset.batches(batchSize: batchSize, shuffleSeed: seed, epoch: epoch, dropRemainder: dropRemainder)
+            .prefetched(depth: 2))
 }
 
 /// Batches of any segmentation dataset, opening the existential.
-func trainingBatches(_ dataset: any SegmentationDataset, batchSize: Int, seed: UInt64?, epoch: Int,
-                     dropRemainder: Bool) -> AnySequence<SegmentationBatch> {
+func trainingBatches(
+    _ dataset: any SegmentationDataset, batchSize: Int, seed: UInt64?, epoch: Int,
+    dropRemainder: Bool
+) -> AnySequence<SegmentationBatch> {
     epochBatches(dataset, batchSize: batchSize, seed: seed, epoch: epoch, dropRemainder: dropRemainder)
 }
 

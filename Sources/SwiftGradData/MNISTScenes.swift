@@ -101,7 +101,8 @@ public struct MNISTScenes: SegmentationDataset {
         var box: InkBox?
         for r in 0..<digits.rows {
             for c in 0..<digits.cols where pixels[pixels.startIndex + r * digits.cols + c] > 0 {
-                box = box.map { InkBox(top: min($0.top, r), left: min($0.left, c), bottom: max($0.bottom, r), right: max($0.right, c)) }
+                box =
+                    box.map { InkBox(top: min($0.top, r), left: min($0.left, c), bottom: max($0.bottom, r), right: max($0.right, c)) }
                     ?? InkBox(top: r, left: c, bottom: r, right: c)
             }
         }

@@ -16,7 +16,7 @@ public struct ClassPalette: Sendable, Equatable {
     public static let standard = ClassPalette(colors: [
         [0, 0, 0], [230, 25, 75], [60, 180, 75], [255, 225, 25], [0, 130, 200],
         [245, 130, 48], [145, 30, 180], [70, 240, 240], [240, 50, 230], [210, 245, 60],
-        [250, 190, 212], [0, 128, 128], [170, 110, 40], [255, 250, 200], [128, 0, 0], [170, 255, 195],
+        [250, 190, 212], [0, 128, 128], [170, 110, 40], [255, 250, 200], [128, 0, 0], [170, 255, 195]
     ])
 
     /// The colour of class `label` (negative labels get the background colour).

@@ -127,8 +127,9 @@ public enum Zlib {
     private static func sizeHint(_ input: [UInt8]) -> Int {
         guard isGzip(input), input.count >= 18 else { return input.count * 4 }
         let n = input.count
-        let size = (UInt32(input[n - 4]) | UInt32(input[n - 3]) << 8
-            | UInt32(input[n - 2]) << 16 | UInt32(input[n - 1]) << 24)
+        let size =
+            (UInt32(input[n - 4]) | UInt32(input[n - 3]) << 8
+                | UInt32(input[n - 2]) << 16 | UInt32(input[n - 1]) << 24)
         return Int(size)
     }
 

@@ -209,7 +209,7 @@ final class ConvKernelTests: XCTestCase {
             params(n: 5, c: 4, h: 9, w: 8, k: 4, kernel: (3, 3), pad: (1, 1), groups: 4),
             params(n: 1, c: 3, h: 12, w: 10, k: 5, kernel: (3, 3), pad: (1, 1)),
             // Kernel as large as the padded input: a 1x1 output.
-            params(n: 2, c: 2, h: 3, w: 3, k: 2, kernel: (5, 5), pad: (1, 1)),
+            params(n: 2, c: 2, h: 3, w: 3, k: 2, kernel: (5, 5), pad: (1, 1))
         ]
         for var p in cases {
             XCTAssertEqual(ck_conv2d_check(&p, nil, 0), 0)
@@ -232,7 +232,7 @@ final class ConvKernelTests: XCTestCase {
                 n: 5, c: 8, h: 16, w: 16, k: 8, kernel: (3, 3), pad: (2, 2), dil: (2, 2),
                 groups: 8),
             params(n: 1, c: 64, h: 16, w: 16, k: 64, kernel: (1, 1)),
-            params(n: 13, c: 4, h: 12, w: 12, k: 6, kernel: (5, 5), pad: (2, 2)),
+            params(n: 13, c: 4, h: 12, w: 12, k: 6, kernel: (5, 5), pad: (2, 2))
         ]
         for var p in cases {
             XCTAssertEqual(ck_conv2d_check(&p, nil, 0), 0)
@@ -251,7 +251,7 @@ final class ConvKernelTests: XCTestCase {
             params(n: 2, c: 1, h: 11, w: 13, k: 4, kernel: (4, 4), stride: (2, 1), pad: (1, 2)),
             params(n: 5, c: 2, h: 9, w: 10, k: 5, kernel: (2, 3), pad: (1, 1), dil: (2, 1)),
             params(n: 4, c: 16, h: 6, w: 6, k: 4, kernel: (1, 1), pad: (1, 0)),
-            params(n: 2, c: 2, h: 12, w: 12, k: 6, kernel: (3, 3), pad: (1, 1), groups: 2),
+            params(n: 2, c: 2, h: 12, w: 12, k: 6, kernel: (3, 3), pad: (1, 1), groups: 2)
         ]
         // cases 0 and 2 again on the baseline x86-64 variant.
         checkCases(cases, alsoGeneric: [0, 2], rng: &rng)
@@ -265,9 +265,10 @@ final class ConvKernelTests: XCTestCase {
         let cases = [
             params(n: 37, c: 32, h: 13, w: 13, k: 16, kernel: (3, 3)),
             params(n: 61, c: 24, h: 5, w: 5, k: 8, kernel: (3, 3)),
-            params(n: 23, c: 8, h: 7, w: 6, k: 6, kernel: (3, 3), stride: (2, 1), pad: (1, 1),
-                   groups: 2),
-            params(n: 6, c: 6, h: 4, w: 4, k: 3, kernel: (3, 3), pad: (1, 1)),
+            params(
+                n: 23, c: 8, h: 7, w: 6, k: 6, kernel: (3, 3), stride: (2, 1), pad: (1, 1),
+                groups: 2),
+            params(n: 6, c: 6, h: 4, w: 4, k: 3, kernel: (3, 3), pad: (1, 1))
         ]
         for var p in cases {
             XCTAssertEqual(ck_conv2d_check(&p, nil, 0), 0)
@@ -297,13 +298,14 @@ final class ConvKernelTests: XCTestCase {
             // Stride 2 (even columns of twice as many), and mixed strides.
             params(n: 3, c: 6, h: 45, w: 46, k: 10, kernel: (3, 3), stride: (2, 2), pad: (1, 1)),
             params(n: 17, c: 8, h: 9, w: 7, k: 5, kernel: (3, 3), stride: (2, 2)),
-            params(n: 4, c: 5, h: 12, w: 21, k: 7, kernel: (2, 3), stride: (1, 2), pad: (1, 1),
-                   dil: (1, 2)),
+            params(
+                n: 4, c: 5, h: 12, w: 21, k: 7, kernel: (2, 3), stride: (1, 2), pad: (1, 1),
+                dil: (1, 2)),
             params(n: 4, c: 5, h: 21, w: 12, k: 7, kernel: (3, 2), stride: (2, 1), pad: (0, 1)),
             // Weight gradients above 2^17 floats split by rows of taps
             // (channels of the rows' taps only are padded).
             params(n: 3, c: 130, h: 6, w: 5, k: 150, kernel: (3, 3), pad: (1, 1)),
-            params(n: 2, c: 120, h: 9, w: 8, k: 140, kernel: (3, 3), stride: (2, 2)),
+            params(n: 2, c: 120, h: 9, w: 8, k: 140, kernel: (3, 3), stride: (2, 2))
         ]
         checkCases(cases, alsoGeneric: [0, 2, 4, 8, 10], rng: &rng)
     }
@@ -333,7 +335,7 @@ final class ConvKernelTests: XCTestCase {
             (params(n: 2, c: 24, h: 34, w: 30, k: 16, kernel: (3, 3), pad: (2, 2)), true, true),
             (params(n: 1, c: 16, h: 130, w: 66, k: 16, kernel: (3, 3), pad: (1, 1)), true, true),
             (params(n: 3, c: 96, h: 20, w: 20, k: 80, kernel: (3, 3), pad: (1, 1)), true, true),
-            (params(n: 4, c: 20, h: 19, w: 23, k: 18, kernel: (3, 3), pad: (0, 1)), true, true),
+            (params(n: 4, c: 20, h: 19, w: 23, k: 18, kernel: (3, 3), pad: (0, 1)), true, true)
         ]
         for (params, forward, data) in cases {
             var p = params
@@ -371,7 +373,7 @@ final class ConvKernelTests: XCTestCase {
             (params(n: 8, c: 32, h: 13, w: 13, k: 24, kernel: (3, 3)), "winograd"),  // partial tiles
             (params(n: 3, c: 16, h: 20, w: 20, k: 16, kernel: (3, 3), pad: (1, 1)), "winograd"),
             (params(n: 2, c: 3, h: 9, w: 11, k: 5, kernel: (3, 3), pad: (1, 1)), "shifted-window"),
-            (params(n: 4, c: 16, h: 7, w: 7, k: 8, kernel: (1, 1)), "gemm"),
+            (params(n: 4, c: 16, h: 7, w: 7, k: 8, kernel: (1, 1)), "gemm")
         ] {
             var p = p
             XCTAssertEqual(ck_conv2d_check(&p, nil, 0), 0)
@@ -443,8 +445,20 @@ final class ConvKernelTests: XCTestCase {
             ("groups", { $0.groups = 0 }),
             ("input channels c=4 not divisible by groups=3", { $0.groups = 3 }),
             ("output channels k=5 not divisible", { $0.k = 5 }),
-            ("output height 0 < 1 (h=3, kh=5", { $0.h = 3; $0.kh = 5 }),
-            ("output width", { $0.kw = 4; $0.dil_w = 2 }),
+            (
+                "output height 0 < 1 (h=3, kh=5",
+                {
+                    $0.h = 3
+                    $0.kh = 5
+                }
+            ),
+            (
+                "output width",
+                {
+                    $0.kw = 4
+                    $0.dil_w = 2
+                }
+            )
         ]
         for (expected, mutate) in bad {
             var p = good

@@ -48,7 +48,7 @@ final class ConvPoolKernelTests: XCTestCase {
             shape(n: 16, c: 16, h: 18, w: 18, k: 16, kernel: 3, pad: 1),
             shape(n: 12, c: 16, h: 13, w: 13, k: 20, kernel: 3),
             shape(n: 7, c: 17, h: 11, w: 9, k: 16, kernel: 3, pad: 1),
-            shape(n: 9, c: 3, h: 9, w: 8, k: 5, kernel: 3, pad: 1),
+            shape(n: 9, c: 3, h: 9, w: 8, k: 5, kernel: 3, pad: 1)
         ]
         for s in shapes {
             check(s, relu: false, rng: &rng)
@@ -145,16 +145,19 @@ final class ConvPoolKernelTests: XCTestCase {
             var dwDense = [Float](repeating: .nan, count: wCount)
             ck_conv2d_backward_data_f32(&cp, dense, wt, &dxDense)
             ck_conv2d_backward_weight_f32(&cp, x, dense, &dwDense)
-            XCTAssertEqual(all[..<xCount].map(\.bitPattern), dxDense.map(\.bitPattern),
-                           "\(tag) dx as the dense pass", file: file, line: line)
-            XCTAssertEqual(all[xCount..<(xCount + wCount)].map(\.bitPattern), dwDense.map(\.bitPattern),
-                           "\(tag) dw as the dense pass", file: file, line: line)
+            XCTAssertEqual(
+                all[..<xCount].map(\.bitPattern), dxDense.map(\.bitPattern),
+                "\(tag) dx as the dense pass", file: file, line: line)
+            XCTAssertEqual(
+                all[xCount..<(xCount + wCount)].map(\.bitPattern), dwDense.map(\.bitPattern),
+                "\(tag) dw as the dense pass", file: file, line: line)
         }
 
         // Without dx and db: the same dw.
         var dwOnly = [Float](repeating: .nan, count: wCount)
         withMask { ck_conv2d_maxpool_backward_f32(&cp, &pp, x, wt, $0, dy, indices, nil, &dwOnly, nil) }
-        XCTAssertEqual(dwOnly.map(\.bitPattern), all[xCount..<(xCount + wCount)].map(\.bitPattern),
-                       "\(tag) dw alone", file: file, line: line)
+        XCTAssertEqual(
+            dwOnly.map(\.bitPattern), all[xCount..<(xCount + wCount)].map(\.bitPattern),
+            "\(tag) dw alone", file: file, line: line)
     }
 }

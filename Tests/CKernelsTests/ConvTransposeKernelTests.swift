@@ -105,7 +105,7 @@ final class ConvTransposeKernelTests: XCTestCase {
             // 1x1 stride 1: a plain GEMM; depthwise; a single image.
             params(n: 4, c: 6, h: 3, w: 5, k: 4, kernel: (1, 1), groups: 2),
             params(n: 5, c: 4, h: 6, w: 6, k: 4, kernel: (3, 3), pad: (1, 1), groups: 4),
-            params(n: 1, c: 3, h: 7, w: 5, k: 2, kernel: (3, 2), stride: (2, 3)),
+            params(n: 1, c: 3, h: 7, w: 5, k: 2, kernel: (3, 2), stride: (2, 3))
         ]
         for var p in cases {
             XCTAssertEqual(ck_conv_transpose2d_check(&p, nil, 0), 0)
@@ -128,7 +128,7 @@ final class ConvTransposeKernelTests: XCTestCase {
             params(
                 n: 9, c: 8, h: 12, w: 12, k: 8, kernel: (3, 3), stride: (2, 2), pad: (1, 1),
                 outPad: (1, 1), groups: 2),
-            params(n: 13, c: 6, h: 10, w: 10, k: 4, kernel: (4, 4), stride: (2, 2), pad: (1, 1)),
+            params(n: 13, c: 6, h: 10, w: 10, k: 4, kernel: (4, 4), stride: (2, 2), pad: (1, 1))
         ]
         for var p in cases {
             XCTAssertEqual(ck_conv_transpose2d_check(&p, nil, 0), 0)
@@ -155,13 +155,28 @@ final class ConvTransposeKernelTests: XCTestCase {
             ("dilation", { $0.dil_h = 0 }),
             ("padding", { $0.pad_w = -2 }),
             ("output padding must be >= 0", { $0.out_pad_h = -1 }),
-            ("smaller than stride or dilation (out_pad_h=2, stride_h=2, dil_h=1)",
-             { $0.out_pad_h = 2 }),
-            ("out_pad_w=1, stride_w=1, dil_w=1", { $0.stride_w = 1; $0.out_pad_w = 1 }),
+            (
+                "smaller than stride or dilation (out_pad_h=2, stride_h=2, dil_h=1)",
+                { $0.out_pad_h = 2 }
+            ),
+            (
+                "out_pad_w=1, stride_w=1, dil_w=1",
+                {
+                    $0.stride_w = 1
+                    $0.out_pad_w = 1
+                }
+            ),
             ("groups", { $0.groups = 0 }),
             ("input channels c=4 not divisible by groups=3", { $0.groups = 3 }),
             ("output channels k=7 not divisible", { $0.k = 7 }),
-            ("output height", { $0.h = 1; $0.kh = 1; $0.pad_h = 1 }),
+            (
+                "output height",
+                {
+                    $0.h = 1
+                    $0.kh = 1
+                    $0.pad_h = 1
+                }
+            )
         ]
         for (expected, mutate) in bad {
             var p = good

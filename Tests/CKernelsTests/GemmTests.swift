@@ -26,17 +26,24 @@ final class GemmTests: XCTestCase {
     }
 
     /// Runs `gemm` on fresh operands; C starts as NaN when beta == 0.
-    static func run(_ p: Problem, seed: UInt64,
-             _ gemm: (Int32, Int32, Int32, Int32, Int32, Float,
-                      UnsafePointer<Float>, Int32, UnsafePointer<Float>, Int32,
-                      Float, UnsafeMutablePointer<Float>, Int32) -> Void) -> [Float] {
+    static func run(
+        _ p: Problem, seed: UInt64,
+        _ gemm: (
+            Int32, Int32, Int32, Int32, Int32, Float,
+            UnsafePointer<Float>, Int32, UnsafePointer<Float>, Int32,
+            Float, UnsafeMutablePointer<Float>, Int32
+        ) -> Void
+    ) -> [Float] {
         var rng = Rng(state: seed)
         let a = rng.fill((p.transA ? p.k : p.m) * p.lda)
         let b = rng.fill((p.transB ? p.n : p.k) * p.ldb)
-        var c = p.beta == 0 ? [Float](repeating: .nan, count: p.m * p.ldc)
-                            : rng.fill(p.m * p.ldc)
-        gemm(p.transA ? 1 : 0, p.transB ? 1 : 0, Int32(p.m), Int32(p.n), Int32(p.k),
-             p.alpha, a, Int32(p.lda), b, Int32(p.ldb), p.beta, &c, Int32(p.ldc))
+        var c =
+            p.beta == 0
+            ? [Float](repeating: .nan, count: p.m * p.ldc)
+            : rng.fill(p.m * p.ldc)
+        gemm(
+            p.transA ? 1 : 0, p.transB ? 1 : 0, Int32(p.m), Int32(p.n), Int32(p.k),
+            p.alpha, a, Int32(p.lda), b, Int32(p.ldb), p.beta, &c, Int32(p.ldc))
         return c
     }
 
@@ -51,8 +58,10 @@ final class GemmTests: XCTestCase {
     /// Operands are in [-1, 1), so each of the k float products and sums
     /// adds at most a few ulps of k: this bound is far below any indexing
     /// error (which is of order 1).
-    func assertClose(_ got: [Float], _ want: [Float], _ p: Problem,
-                     file: StaticString = #filePath, line: UInt = #line) {
+    func assertClose(
+        _ got: [Float], _ want: [Float], _ p: Problem,
+        file: StaticString = #filePath, line: UInt = #line
+    ) {
         let tol = 1e-6 * Float(p.k + 4) * max(1, abs(p.alpha)) + 1e-6
         var worst: Float = 0
         var firstBad: (Int, Int)?
@@ -72,7 +81,8 @@ final class GemmTests: XCTestCase {
             }
         }
         if let (i, j) = firstBad {
-            XCTFail("\(p) [\(ck_isa_name().map { String(cString: $0) } ?? "?")]: "
+            XCTFail(
+                "\(p) [\(ck_isa_name().map { String(cString: $0) } ?? "?")]: "
                     + "C[\(i)][\(j)] = \(got[i * p.ldc + j]) want \(want[i * p.ldc + j]), "
                     + "worst error \(worst), tolerance \(tol)", file: file, line: line)
         }
@@ -98,9 +108,10 @@ final class GemmTests: XCTestCase {
             return xs[Int(state >> 33) % xs.count]
         }
         return (0..<count).map { t in
-            Problem(transA: t & 1 == 1, transB: t & 2 == 2,
-                    m: pick(Self.sizes), n: pick(Self.sizes), k: pick(Self.ks),
-                    alpha: pick([1, 0.5, -2]), beta: pick([0, 1, 0.25, -1]))
+            Problem(
+                transA: t & 1 == 1, transB: t & 2 == 2,
+                m: pick(Self.sizes), n: pick(Self.sizes), k: pick(Self.ks),
+                alpha: pick([1, 0.5, -2]), beta: pick([0, 1, 0.25, -1]))
         }
     }
 
@@ -114,10 +125,13 @@ final class GemmTests: XCTestCase {
         ck_set_num_threads(2)
         for ta in [false, true] {
             for tb in [false, true] {
-                for (m, n, k) in [(300, 200, 520), (64, 700, 300), (700, 40, 33),
-                                  (161, 1030, 9)] {
-                    let p = Problem(transA: ta, transB: tb, m: m, n: n, k: k,
-                                    alpha: 0.75, beta: 0.5)
+                for (m, n, k) in [
+                    (300, 200, 520), (64, 700, 300), (700, 40, 33),
+                    (161, 1030, 9)
+                ] {
+                    let p = Problem(
+                        transA: ta, transB: tb, m: m, n: n, k: k,
+                        alpha: 0.75, beta: 0.5)
                     assertClose(fast(p), reference(p), p)
                 }
             }
@@ -126,8 +140,9 @@ final class GemmTests: XCTestCase {
 
     func testBetaZeroOverwritesNaN() {
         for (m, n, k) in [(1, 1, 1), (7, 17, 5), (50, 90, 300)] {
-            let p = Problem(transA: false, transB: false, m: m, n: n, k: k,
-                            alpha: 1, beta: 0)
+            let p = Problem(
+                transA: false, transB: false, m: m, n: n, k: k,
+                alpha: 1, beta: 0)
             let c = fast(p)
             for i in 0..<m {
                 for j in 0..<n { XCTAssertFalse(c[i * p.ldc + j].isNaN, "\(p) C[\(i)][\(j)]") }
@@ -138,8 +153,9 @@ final class GemmTests: XCTestCase {
 
     func testZeroAlphaOrZeroKOnlyScalesC() {
         for (alpha, k, beta) in [(Float(0), 10, Float(0.5)), (1, 0, 2), (0, 5, 0)] {
-            let p = Problem(transA: false, transB: true, m: 9, n: 11, k: k,
-                            alpha: alpha, beta: beta)
+            let p = Problem(
+                transA: false, transB: true, m: 9, n: 11, k: k,
+                alpha: alpha, beta: beta)
             assertClose(fast(p), reference(p), p)
         }
     }
@@ -152,15 +168,17 @@ final class GemmTests: XCTestCase {
         let shapes = [(400, 96, 300), (64, 1200, 280), (40, 4000, 9), (301, 175, 290)]
         for (m, n, k) in shapes {
             for (ta, tb) in [(false, false), (true, false), (false, true), (true, true)] {
-                let p = Problem(transA: ta, transB: tb, m: m, n: n, k: k,
-                                alpha: 1, beta: 0.5)
+                let p = Problem(
+                    transA: ta, transB: tb, m: m, n: n, k: k,
+                    alpha: 1, beta: 0.5)
                 ck_set_num_threads(1)
                 let one = fast(p)
                 for threads in [2, 3] {
                     ck_set_num_threads(Int32(threads))
                     let many = fast(p)
-                    XCTAssert(one.elementsEqual(many) { $0.bitPattern == $1.bitPattern },
-                              "\(p): \(threads) threads differ from 1")
+                    XCTAssert(
+                        one.elementsEqual(many) { $0.bitPattern == $1.bitPattern },
+                        "\(p): \(threads) threads differ from 1")
                 }
             }
         }
@@ -172,8 +190,9 @@ final class GemmTests: XCTestCase {
             let lock = NSLock()
             var matches = 0
         }
-        let p = Problem(transA: false, transB: false, m: 120, n: 130, k: 140,
-                        alpha: 1, beta: 0)
+        let p = Problem(
+            transA: false, transB: false, m: 120, n: 130, k: 140,
+            alpha: 1, beta: 0)
         let want = fast(p, seed: 9)
         let outcomes = Outcomes()
         DispatchQueue.concurrentPerform(iterations: 8) { _ in
@@ -197,8 +216,9 @@ final class GemmTests: XCTestCase {
                 assertClose(fast(p), reference(p), p)
             }
             ck_set_num_threads(2)
-            let big = Problem(transA: false, transB: false, m: 333, n: 277, k: 513,
-                              alpha: -1, beta: 0.5)
+            let big = Problem(
+                transA: false, transB: false, m: 333, n: 277, k: 513,
+                alpha: -1, beta: 0.5)
             assertClose(fast(big), reference(big), big)
             ck_set_num_threads(1)
         }

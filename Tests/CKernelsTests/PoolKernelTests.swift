@@ -61,8 +61,9 @@ final class PoolKernelTests: XCTestCase {
             XCTAssertEqual(ind, indicesRef, "\(tag) max relu indices", file: file, line: line)
             return y
         }
-        XCTAssertEqual(yReLU.map(\.bitPattern), yRef.map { ($0 > 0 ? $0 : 0).bitPattern },
-                       "\(tag) max relu forward", file: file, line: line)
+        XCTAssertEqual(
+            yReLU.map(\.bitPattern), yRef.map { ($0 > 0 ? $0 : 0).bitPattern },
+            "\(tag) max relu forward", file: file, line: line)
         let dxReLU = Check.atOneAndTwoThreads("\(tag) max relu backward", file: file, line: line) {
             var dx = [Float](repeating: .nan, count: xCount)
             ck_max_pool2d_relu_backward_f32(&p, yReLU, dy, indicesRef, &dx)
@@ -109,7 +110,8 @@ final class PoolKernelTests: XCTestCase {
             ran += 1
             let count = Int(p.n * p.c * p.h * p.w)
             // Every third case draws small integers, so windows hold ties.
-            let x = ran % 3 == 0
+            let x =
+                ran % 3 == 0
                 ? (0..<count).map { _ in Float(rng.int(0...3)) } : rng.floats(count)
             checkAllPasses(p, x: x, rng: &rng)
         }
@@ -120,7 +122,7 @@ final class PoolKernelTests: XCTestCase {
         var rng = ConvKernelRNG(seed: 3)
         for var p in [
             params(n: 2, c: 8, h: 48, w: 47, kernel: (2, 2), stride: (2, 2)),
-            params(n: 2, c: 8, h: 45, w: 48, kernel: (3, 3), stride: (2, 2), pad: (1, 1)),
+            params(n: 2, c: 8, h: 45, w: 48, kernel: (3, 3), stride: (2, 2), pad: (1, 1))
         ] {
             XCTAssertEqual(ck_pool2d_check(&p, "max_pool2d", nil, 0), 0)
             checkAllPasses(p, x: rng.floats(Int(p.n * p.c * p.h * p.w)), rng: &rng)
@@ -183,7 +185,7 @@ final class PoolKernelTests: XCTestCase {
             params(n: 2, c: 2, h: 7, w: 9, kernel: (2, 2), stride: (2, 2)),
             params(
                 n: 1, c: 3, h: 10, w: 10, kernel: (4, 4), stride: (3, 3), pad: (2, 2),
-                countIncludePad: true),
+                countIncludePad: true)
         ] {
             XCTAssertEqual(ck_pool2d_check(&p, "avg_pool2d", nil, 0), 0)
             checkAllPasses(p, x: rng.floats(Int(p.n * p.c * p.h * p.w)), rng: &rng)
@@ -236,8 +238,21 @@ final class PoolKernelTests: XCTestCase {
             ("stride", { $0.stride_h = 0 }),
             ("padding", { $0.pad_w = -1 }),
             ("pad should be at most half of effective kernel size", { $0.pad_h = 2 }),
-            ("output height 0 < 1", { $0.h = 1; $0.kh = 4; $0.pad_h = 1 }),
-            ("output width", { $0.w = 2; $0.pad_w = 0 }),
+            (
+                "output height 0 < 1",
+                {
+                    $0.h = 1
+                    $0.kh = 4
+                    $0.pad_h = 1
+                }
+            ),
+            (
+                "output width",
+                {
+                    $0.w = 2
+                    $0.pad_w = 0
+                }
+            )
         ]
         for op in ["max_pool2d", "avg_pool2d"] {
             for (expected, mutate) in bad {

@@ -38,7 +38,8 @@ final class IDXReaderTests: XCTestCase {
     }
 
     func testTruncatedHeader() throws {
-        assertThrows(.truncated(path: "h", expectedBytes: 16, actualBytes: 10), try IDXReader.parse([0, 0, 8, 3, 0, 0, 0, 1, 0, 0], source: "h"))
+        assertThrows(
+            .truncated(path: "h", expectedBytes: 16, actualBytes: 10), try IDXReader.parse([0, 0, 8, 3, 0, 0, 0, 1, 0, 0], source: "h"))
     }
 
     func testTrailingData() throws {

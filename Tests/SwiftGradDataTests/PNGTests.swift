@@ -46,9 +46,11 @@ final class PNGTests: XCTestCase {
         let h = UInt32(image.height)
         XCTAssertEqual(
             chunks[0].data,
-            [UInt8(w >> 24), UInt8(w >> 16 & 255), UInt8(w >> 8 & 255), UInt8(w & 255),
-             UInt8(h >> 24), UInt8(h >> 16 & 255), UInt8(h >> 8 & 255), UInt8(h & 255),
-             8, image.colorType.rawValue, 0, 0, 0])
+            [
+                UInt8(w >> 24), UInt8(w >> 16 & 255), UInt8(w >> 8 & 255), UInt8(w & 255),
+                UInt8(h >> 24), UInt8(h >> 16 & 255), UInt8(h >> 8 & 255), UInt8(h & 255),
+                8, image.colorType.rawValue, 0, 0, 0
+            ])
         // Expected scanlines built here: filter byte 0 then the row's bytes.
         let rowBytes = image.width * image.colorType.channels
         var expected: [UInt8] = []
@@ -78,7 +80,9 @@ final class PNGTests: XCTestCase {
 
     func testSegmentationStripLayoutAndColours() throws {
         let strip = SegmentationStrip(gap: 1)
-        let image = strip.render(height: 2, width: 2, images: [0, 1, 0.5, 0.25, 1, 1, 1, 1], truth: [0, 1, 2, 3, 1, 1, 1, 1], prediction: [0, 0, 2, 10, 0, 0, 0, 0])
+        let image = strip.render(
+            height: 2, width: 2, images: [0, 1, 0.5, 0.25, 1, 1, 1, 1], truth: [0, 1, 2, 3, 1, 1, 1, 1],
+            prediction: [0, 0, 2, 10, 0, 0, 0, 0])
         XCTAssertEqual(image.width, 3 * 2 + 2)
         XCTAssertEqual(image.height, 2 * 2 + 1)
         func rgb(_ x: Int, _ y: Int) -> [UInt8] { Array(image.pixels[((y * image.width + x) * 3)..<((y * image.width + x) * 3 + 3)]) }
@@ -97,7 +101,8 @@ final class PNGTests: XCTestCase {
         // Logits [1, 3, 1, 2]: pixel 0 favours class 2, pixel 1 class 0.
         let logits = Tensor(shape: [1, 3, 1, 2], scalars: [5, 9, 1, 0, 7, 3])
         let fromLogits = SegmentationStrip(gap: 0).render(images: images, truth: truth, prediction: logits)
-        let fromIndices = SegmentationStrip(gap: 0).render(images: images, truth: truth, prediction: Tensor(shape: [1, 1, 2], scalars: [2, 0]))
+        let fromIndices = SegmentationStrip(gap: 0).render(
+            images: images, truth: truth, prediction: Tensor(shape: [1, 1, 2], scalars: [2, 0]))
         XCTAssertEqual(fromLogits, fromIndices)
         XCTAssertEqual(argmaxOverChannels([1, 1, 0, 2], n: 1, c: 2, plane: 2), [0, 1])  // ties keep the first
     }

@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import SwiftGradNN
 
 /// A fresh empty directory per test.
@@ -31,8 +32,10 @@ final class CheckpointTests: XCTestCase {
 
     func testRoundTripWithMetadataAndLayout() throws {
         let url = dir.appendingPathComponent("t.safetensors")
-        let tensors: [(String, Tensor)] = [("a.weight", Tensor(shape: [2, 3], scalars: [1, 2, 3, 4, 5, -6.5])),
-                                           ("scalar", Tensor(7)), ("empty", Tensor.zeros([0, 3])), ("b", Tensor([1e-30, 3e38]))]
+        let tensors: [(String, Tensor)] = [
+            ("a.weight", Tensor(shape: [2, 3], scalars: [1, 2, 3, 4, 5, -6.5])),
+            ("scalar", Tensor(7)), ("empty", Tensor.zeros([0, 3])), ("b", Tensor([1e-30, 3e38]))
+        ]
         try Checkpoint.save(tensors, metadata: ["epoch": "3", "note": "quote \" and slash /"], to: url)
         let (loaded, metadata) = try Checkpoint.load(from: url)
         XCTAssertEqual(metadata, ["epoch": "3", "note": "quote \" and slash /"])
@@ -84,61 +87,100 @@ final class CheckpointTests: XCTestCase {
     func testTruncatedFiles() throws {
         let short = dir.appendingPathComponent("short.safetensors")
         try Data([1, 2, 3, 4, 5]).write(to: short)
-        expectError(short) { if case .fileTooShort(_, 5) = $0 { return true }; return false }
+        expectError(short) {
+            if case .fileTooShort(_, 5) = $0 { return true }
+            return false
+        }
         // A valid file cut inside its data section.
         let url = dir.appendingPathComponent("cut.safetensors")
         try Checkpoint.save([("x", Tensor([1, 2, 3]))], to: url)
         let bytes = try Data(contentsOf: url)
         try bytes.dropLast(4).write(to: url)
-        expectError(url) { if case .badOffsets(_, "x", _) = $0 { return true }; return false }
+        expectError(url) {
+            if case .badOffsets(_, "x", _) = $0 { return true }
+            return false
+        }
         // Cut inside the header.
         try bytes.prefix(20).write(to: url)
-        expectError(url) { if case .headerTooLarge = $0 { return true }; return false }
+        expectError(url) {
+            if case .headerTooLarge = $0 { return true }
+            return false
+        }
     }
 
     func testLyingHeaderLengthIsRejectedWithoutAllocating() throws {
         let huge = try craft("{}", length: 1 << 40)
-        expectError(huge) { if case .headerTooLarge(_, 1 << 40, _) = $0 { return true }; return false }
+        expectError(huge) {
+            if case .headerTooLarge(_, 1 << 40, _) = $0 { return true }
+            return false
+        }
         let overLimit = try craft("{}", length: 200_000_000)
-        expectError(overLimit) { if case .headerTooLarge = $0 { return true }; return false }
+        expectError(overLimit) {
+            if case .headerTooLarge = $0 { return true }
+            return false
+        }
     }
 
     func testMalformedHeaders() throws {
-        expectError(try craft("{not json")) { if case .malformedHeader = $0 { return true }; return false }
-        expectError(try craft("[1, 2]")) { if case .malformedHeader = $0 { return true }; return false }
-        expectError(try craft(#"{"x": {"dtype": "F32", "shape": [1.5], "data_offsets": [0, 4]}}"#, data: [0, 0, 0, 0])) {
-            if case .malformedHeader = $0 { return true }; return false
+        expectError(try craft("{not json")) {
+            if case .malformedHeader = $0 { return true }
+            return false
         }
-        expectError(try craft(#"{"__metadata__": {"a": 1}}"#)) { if case .malformedHeader = $0 { return true }; return false }
+        expectError(try craft("[1, 2]")) {
+            if case .malformedHeader = $0 { return true }
+            return false
+        }
+        expectError(try craft(#"{"x": {"dtype": "F32", "shape": [1.5], "data_offsets": [0, 4]}}"#, data: [0, 0, 0, 0])) {
+            if case .malformedHeader = $0 { return true }
+            return false
+        }
+        expectError(try craft(#"{"__metadata__": {"a": 1}}"#)) {
+            if case .malformedHeader = $0 { return true }
+            return false
+        }
     }
 
     func testWrongDType() throws {
         let url = try craft(#"{"h": {"dtype": "F16", "shape": [2], "data_offsets": [0, 4]}}"#, data: [0, 0, 0, 0])
-        expectError(url) { if case .unsupportedDType(_, "h", "F16") = $0 { return true }; return false }
+        expectError(url) {
+            if case .unsupportedDType(_, "h", "F16") = $0 { return true }
+            return false
+        }
     }
 
     func testOffsetsOutOfRangeMismatchedOverlappingOrWithHoles() throws {
         let eight = [UInt8](repeating: 0, count: 8)
         expectError(try craft(#"{"x": {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]}}"#, data: eight)) {
-            if case .badOffsets(_, "x", _) = $0 { return true }; return false
+            if case .badOffsets(_, "x", _) = $0 { return true }
+            return false
         }
         expectError(try craft(#"{"x": {"dtype": "F32", "shape": [3], "data_offsets": [0, 8]}}"#, data: eight)) {
-            if case .badOffsets(_, "x", let r) = $0 { return r.contains("12 bytes") }; return false
+            if case .badOffsets(_, "x", let r) = $0 { return r.contains("12 bytes") }
+            return false
         }
         expectError(try craft(#"{"x": {"dtype": "F32", "shape": [1], "data_offsets": [4, 0]}}"#, data: eight)) {
-            if case .badOffsets = $0 { return true }; return false
+            if case .badOffsets = $0 { return true }
+            return false
         }
-        expectError(try craft(#"{"x": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}, "y": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}}"#, data: eight)) {
-            if case .notContiguous(_, let r) = $0 { return r.contains("overlaps") }; return false
+        expectError(
+            try craft(
+                #"{"x": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}, "y": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}}"#,
+                data: eight)
+        ) {
+            if case .notContiguous(_, let r) = $0 { return r.contains("overlaps") }
+            return false
         }
         expectError(try craft(#"{"x": {"dtype": "F32", "shape": [1], "data_offsets": [4, 8]}}"#, data: eight)) {
-            if case .notContiguous = $0 { return true }; return false
+            if case .notContiguous = $0 { return true }
+            return false
         }
         expectError(try craft(#"{"x": {"dtype": "F32", "shape": [1], "data_offsets": [0, 4]}}"#, data: eight)) {
-            if case .notContiguous(_, let r) = $0 { return r.contains("trailing") }; return false
+            if case .notContiguous(_, let r) = $0 { return r.contains("trailing") }
+            return false
         }
         expectError(try craft(#"{"x": {"dtype": "F32", "shape": [4294967296, 4294967296], "data_offsets": [0, 8]}}"#, data: eight)) {
-            if case .badOffsets = $0 { return true }; return false
+            if case .badOffsets = $0 { return true }
+            return false
         }
     }
 
@@ -188,8 +230,10 @@ final class CheckpointTests: XCTestCase {
     }
     /// The tensors Tests/Scripts/check_safetensors.py expects.
     static var interopTensors: [(String, Tensor)] {
-        [("0.weight", Tensor(shape: [2, 3], scalars: (0..<6).map { Float($0) / 4 - 0.5 })),
-         ("0.bias", Tensor([1.5, -2.25])), ("bn.num_batches_tracked", Tensor(7)), ("empty", Tensor.zeros([0, 3]))]
+        [
+            ("0.weight", Tensor(shape: [2, 3], scalars: (0..<6).map { Float($0) / 4 - 0.5 })),
+            ("0.bias", Tensor([1.5, -2.25])), ("bn.num_batches_tracked", Tensor(7)), ("empty", Tensor.zeros([0, 3]))
+        ]
     }
 
     /// Only with SWIFTGRAD_INTEROP_DIR set (see Tests/Scripts/check_safetensors.py):
@@ -204,7 +248,8 @@ final class CheckpointTests: XCTestCase {
             XCTAssertEqual(tensors[name]?.shape, t.shape, name)
             XCTAssertEqual(tensors[name]?.scalars, t.scalars, name)
         }
-        try Checkpoint.save(Self.interopTensors, metadata: ["writer": "swift", "epoch": "3"],
-                            to: interop.appendingPathComponent("swift.safetensors"))
+        try Checkpoint.save(
+            Self.interopTensors, metadata: ["writer": "swift", "epoch": "3"],
+            to: interop.appendingPathComponent("swift.safetensors"))
     }
 }

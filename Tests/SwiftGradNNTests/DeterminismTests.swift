@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import SwiftGradNN
 
 /// Training must give bit-identical losses whatever the thread count: the

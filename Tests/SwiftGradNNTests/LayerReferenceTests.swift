@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import SwiftGradNN
 
 /// Layers against naive loops and the documented training/inference behaviour.
@@ -79,7 +80,10 @@ final class LayerReferenceTests: XCTestCase {
     }
 
     func testBatchNormStatisticsSurviveGradientComputation() throws {
-        var model = try Model(inputShape: [2, 3, 3], seed: 1) { BatchNorm2D(); Flatten() }
+        var model = try Model(inputShape: [2, 3, 3], seed: 1) {
+            BatchNorm2D()
+            Flatten()
+        }
         let x = randomTensor([4, 2, 3, 3])
         _ = LearningPhase.with(training: true) { valueWithGradient(at: model) { $0(x).sum() } }
         XCTAssertEqual(model.buffers.first { $0.name == "0.num_batches_tracked" }?.value.scalar, 1)
@@ -106,7 +110,10 @@ final class LayerReferenceTests: XCTestCase {
         let g = LearningPhase.with(training: true) { gradient(at: x) { fresh($0).sum() } }
         XCTAssertEqual(g.scalars, a.scalars)
         // Sibling dropouts in one model draw different masks.
-        let model = try Model(inputShape: [1000], seed: 0) { Dropout(rate: 0.5); Dropout(rate: 0.5) }
+        let model = try Model(inputShape: [1000], seed: 0) {
+            Dropout(rate: 0.5)
+            Dropout(rate: 0.5)
+        }
         let seq = model.root as! Sequential
         let (m0, m1) = LearningPhase.with(training: true) { (seq.layers[0](x), seq.layers[1](x)) }
         XCTAssertNotEqual(m0.scalars, m1.scalars)
@@ -114,7 +121,9 @@ final class LayerReferenceTests: XCTestCase {
 
     func testActivationsByName() throws {
         let x = Tensor(shape: [1, 3], scalars: [-1, 0.5, 2])
-        for (name, expected) in [("relu", [0, 0.5, 2]), ("leaky_relu", [-0.01, 0.5, 2]), ("linear", [-1, 0.5, 2]), ("none", [-1, 0.5, 2])] as [(String, [Float])] {
+        for (name, expected) in [("relu", [0, 0.5, 2]), ("leaky_relu", [-0.01, 0.5, 2]), ("linear", [-1, 0.5, 2]), ("none", [-1, 0.5, 2])]
+            as [(String, [Float])]
+        {
             let a = try Activation(config: Config(["activation": .string(name)]))
             assertClose(a(x).scalars, expected)
         }

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import SwiftGradNN
 
 /// Finite-difference gradient checks (input and every parameter) and config
@@ -30,7 +31,7 @@ final class LayerTests: XCTestCase {
         (Sigmoid(), [10]),
         (Tanh(), [10]),
         (Softmax(), [6]),
-        (Softmax(axis: 1), [3, 2, 2]),
+        (Softmax(axis: 1), [3, 2, 2])
     ]
 
     func testGradientsInInferenceMode() throws {
@@ -107,7 +108,10 @@ final class LayerTests: XCTestCase {
 
     func testOutputShapes() throws {
         var g = SeededGenerator(seed: 0)
-        func shape(_ l: any Layer, _ s: [Int]) throws -> [Int] { var l = l; return try l.build(inputShape: s, generator: &g) }
+        func shape(_ l: any Layer, _ s: [Int]) throws -> [Int] {
+            var l = l
+            return try l.build(inputShape: s, generator: &g)
+        }
         XCTAssertEqual(try shape(Conv2D(filters: 4, kernelSize: 3, strides: 2, padding: .same), [1, 7, 8]), [4, 4, 4])
         XCTAssertEqual(try shape(Conv2D(filters: 4, kernelSize: 3, dilation: 2), [1, 7, 8]), [4, 3, 4])
         XCTAssertEqual(try shape(ConvTranspose2D(filters: 2, kernelSize: 3, strides: 2, padding: .same), [1, 5, 6]), [2, 10, 12])

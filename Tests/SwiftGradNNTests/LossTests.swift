@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import SwiftGradNN
 
 final class LossTests: XCTestCase {
@@ -24,10 +25,11 @@ final class LossTests: XCTestCase {
 
     func testBinaryCrossEntropyFromLogitsAndProbabilities() throws {
         let x: [Float] = [-2, 0.5, 3, -0.1], z: [Float] = [0, 1, 1, 0.3]
-        let naive = zip(x, z).map { x, z -> Double in
-            let p = 1 / (1 + exp(-Double(x)))
-            return -(Double(z) * log(p) + (1 - Double(z)) * log(1 - p))
-        }.reduce(0, +) / 4
+        let naive =
+            zip(x, z).map { x, z -> Double in
+                let p = 1 / (1 + exp(-Double(x)))
+                return -(Double(z) * log(p) + (1 - Double(z)) * log(1 - p))
+            }.reduce(0, +) / 4
         let fromLogits = try loss(#"{"type": "binary_cross_entropy"}"#)
         XCTAssertEqual(Double(fromLogits(Tensor(x), Tensor(z)).scalar), naive, accuracy: 1e-5)
         let fromProbs = try loss(#"{"type": "binary_cross_entropy", "from_logits": false}"#)
@@ -84,9 +86,11 @@ final class LossTests: XCTestCase {
     }
 
     func testConfigsRoundTripAndErrors() throws {
-        for json in [#"{"type": "softmax_cross_entropy", "class_weights": [1, 2]}"#, #"{"type": "mse"}"#,
-                     #"{"type": "huber", "delta": 2}"#, #"{"type": "smooth_l1", "beta": 0.5}"#,
-                     #"{"type": "binary_cross_entropy", "from_logits": false}"#, #"{"type": "pixelwise_cross_entropy"}"#] {
+        for json in [
+            #"{"type": "softmax_cross_entropy", "class_weights": [1, 2]}"#, #"{"type": "mse"}"#,
+            #"{"type": "huber", "delta": 2}"#, #"{"type": "smooth_l1", "beta": 0.5}"#,
+            #"{"type": "binary_cross_entropy", "from_logits": false}"#, #"{"type": "pixelwise_cross_entropy"}"#
+        ] {
             let l = try loss(json)
             XCTAssertEqual(try registry.loss(Config(json: l.config.jsonData)).config, l.config)
         }

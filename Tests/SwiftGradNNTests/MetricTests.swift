@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import SwiftGradNN
 
 final class MetricTests: XCTestCase {
@@ -21,7 +22,7 @@ final class MetricTests: XCTestCase {
 
     func testTopK() {
         var top2 = TopKAccuracy(k: 2)
-        let logits = Tensor(shape: [3, 4], scalars: [0.1, 0.5, 0.3, 0.2,  0.9, 0.1, 0.2, 0.3,  0, 0, 0, 0])
+        let logits = Tensor(shape: [3, 4], scalars: [0.1, 0.5, 0.3, 0.2, 0.9, 0.1, 0.2, 0.3, 0, 0, 0, 0])
         top2.update(predictions: logits, targets: Tensor([2, 2, 1]))  // hit, miss, tie -> index 1 ranks second: hit
         XCTAssertEqual(top2.result, 2.0 / 3, accuracy: 1e-12)
         XCTAssertEqual(top2.name, "top_2_accuracy")
@@ -50,7 +51,7 @@ final class MetricTests: XCTestCase {
 
     func testSegmentationMeanIoUStreams() {
         // logits [N=2, C=2, H=1, W=2]: arg-max maps [[1, 0]], [[0, 0]].
-        let logits = Tensor(shape: [2, 2, 1, 2], scalars: [0, 1, 1, 0,  3, 2, 1, 0])
+        let logits = Tensor(shape: [2, 2, 1, 2], scalars: [0, 1, 1, 0, 3, 2, 1, 0])
         let labels = Tensor(shape: [2, 1, 2], scalars: [1, 0, 0, 1])
         var whole = MeanIoU(classCount: 2)
         whole.update(predictions: logits, targets: labels)

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import SwiftGradNN
 
 enum GraphFixtures {
@@ -10,7 +11,7 @@ enum GraphFixtures {
             .add("res", ["c1", "c2"]),
             .concatenate("cat", ["res", "input"]),
             .layer("flat", Flatten(), input: "cat"),
-            .layer("out", Dense(units: 3), input: "flat"),
+            .layer("out", Dense(units: 3), input: "flat")
         ])
     }
 
@@ -36,8 +37,9 @@ final class ModelConfigTests: XCTestCase {
         let model = try ReferenceModels.mnistCNN(seed: 0)
         XCTAssertEqual(model.parameterCount, 93_322)
         XCTAssertEqual(model.outputShape, [10])
-        XCTAssertEqual(model.namedParameters.map(\.name),
-                       ["0.weight", "0.bias", "2.weight", "2.bias", "4.weight", "4.bias", "6.weight", "6.bias", "7.weight", "7.bias"])
+        XCTAssertEqual(
+            model.namedParameters.map(\.name),
+            ["0.weight", "0.bias", "2.weight", "2.bias", "4.weight", "4.bias", "6.weight", "6.bias", "7.weight", "7.bias"])
         XCTAssertEqual(model(randomTensor([2, 1, 28, 28])).shape, [2, 10])
         let summary = model.summary()
         XCTAssertTrue(summary.contains("Total params: 93,322"), summary)
@@ -81,8 +83,9 @@ final class ModelConfigTests: XCTestCase {
         XCTAssertEqual(model.outputShapes, [[2, 8, 8], [3]])
         let outs = model.outputs(randomTensor([2, 1, 8, 8]))
         XCTAssertEqual(outs.map(\.shape), [[2, 2, 8, 8], [2, 3]])
-        XCTAssertEqual(model.namedParameters.map(\.name),
-                       ["c1.weight", "c1.bias", "c2.weight", "c2.bias", "up.weight", "up.bias", "seg.weight", "seg.bias", "cls.weight", "cls.bias"])
+        XCTAssertEqual(
+            model.namedParameters.map(\.name),
+            ["c1.weight", "c1.bias", "c2.weight", "c2.bias", "up.weight", "up.bias", "seg.weight", "seg.bias", "cls.weight", "cls.bias"])
         XCTAssertEqual(model.namedParameters[4].value.shape, [8, 4, 2, 2])
         XCTAssertEqual(model.namedParameters[6].value.shape, [2, 8, 1, 1])
         try PluginTestKit.checkConfigRoundTrip(of: model)
@@ -106,7 +109,10 @@ final class ModelConfigTests: XCTestCase {
 
     func testNestedSequentialNamesAndSummary() throws {
         let model = try Model(inputShape: [4], seed: 0) {
-            Sequential { Dense(units: 3, activation: .relu); Dense(units: 3) }
+            Sequential {
+                Dense(units: 3, activation: .relu)
+                Dense(units: 3)
+            }
             Dense(units: 1)
         }
         XCTAssertEqual(model.namedParameters.map(\.name), ["0.0.weight", "0.0.bias", "0.1.weight", "0.1.bias", "1.weight", "1.bias"])

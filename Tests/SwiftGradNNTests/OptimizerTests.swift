@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import SwiftGradNN
 
 /// A registry with every built-in bundle, independent of `Registry.shared`'s list.
@@ -104,8 +105,12 @@ final class OptimizerTests: XCTestCase {
                     }
                 }
             }
-            let got = try run("rmsprop", ["lr": .number(lr), "alpha": .number(rho), "centered": .bool(centered),
-                                          "momentum": .number(mu), "weight_decay": .number(wd)])
+            let got = try run(
+                "rmsprop",
+                [
+                    "lr": .number(lr), "alpha": .number(rho), "centered": .bool(centered),
+                    "momentum": .number(mu), "weight_decay": .number(wd)
+                ])
             // Centered RMSprop divides by a small sqrt(s - a^2); float32 rounding shows.
             assertClose(got, p, tol: 1e-4)
         }
@@ -122,8 +127,12 @@ final class OptimizerTests: XCTestCase {
                 p[i] -= clr * gi / (sum[i].squareRoot() + eps)
             }
         }
-        let got = try run("adagrad", ["lr": .number(lr), "lr_decay": .number(decay), "weight_decay": .number(wd),
-                                      "initial_accumulator_value": .number(initial)])
+        let got = try run(
+            "adagrad",
+            [
+                "lr": .number(lr), "lr_decay": .number(decay), "weight_decay": .number(wd),
+                "initial_accumulator_value": .number(initial)
+            ])
         assertClose(got, p)
     }
 

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import SwiftGradNN
 
 /// The test kit catches broken plugins with a useful message.
@@ -68,7 +69,10 @@ final class PluginTestKitTests: XCTestCase {
     func testKinksAreSkippedNotFailed() throws {
         // ReLU and max pooling have kinks; the check must pass and say what it skipped.
         let report = try PluginTestKit.checkGradients(
-            of: Sequential { ReLU(); MaxPool2D(poolSize: 2) }, inputShape: [2, 4, 4], batch: 4, seed: 5, samplesPerTensor: 200)
+            of: Sequential {
+                ReLU()
+                MaxPool2D(poolSize: 2)
+            }, inputShape: [2, 4, 4], batch: 4, seed: 5, samplesPerTensor: 200)
         XCTAssertGreaterThan(report.checked, 50, "\(report)")
     }
 }

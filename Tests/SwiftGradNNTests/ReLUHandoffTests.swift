@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import SwiftGradNN
 
 /// `Sequential` and `Graph` run a ReLU that ends one layer after the max pool
@@ -11,14 +12,15 @@ final class ReLUHandoffTests: XCTestCase {
     /// maxPool2d called one by one, parameter gradients to rounding (the
     /// fused conv + pool op).
     func testSequentialConvReLUPoolMatchesUnfusedLayers() throws {
-        let chain = try built(Sequential {
-            Conv2D(filters: 4, kernelSize: 3, activation: .relu)
-            MaxPool2D(poolSize: 2)
-            Conv2D(filters: 6, kernelSize: 3, padding: .same, activation: .relu)
-            MaxPool2D(poolSize: 3, strides: 2, padding: .explicit(1))
-            Flatten()
-            Dense(units: 3)
-        }, [2, 13, 13])
+        let chain = try built(
+            Sequential {
+                Conv2D(filters: 4, kernelSize: 3, activation: .relu)
+                MaxPool2D(poolSize: 2)
+                Conv2D(filters: 6, kernelSize: 3, padding: .same, activation: .relu)
+                MaxPool2D(poolSize: 3, strides: 2, padding: .explicit(1))
+                Flatten()
+                Dense(units: 3)
+            }, [2, 13, 13])
         XCTAssertNotNil(chain.reluHandoffPair(at: 0))
         XCTAssertNil(chain.reluHandoffPair(at: 1))
         XCTAssertNotNil(chain.reluHandoffPair(at: 2))
@@ -36,13 +38,14 @@ final class ReLUHandoffTests: XCTestCase {
 
     /// Conv2D (linear) -> ReLU -> MaxPool2D: the ReLU layer moves into the pool.
     func testSequentialReLULayerBeforePoolMatchesUnfusedLayers() throws {
-        let chain = try built(Sequential {
-            Conv2D(filters: 4, kernelSize: 3)
-            ReLU()
-            MaxPool2D(poolSize: 2)
-            Flatten()
-            Dense(units: 3)
-        }, [2, 10, 10])
+        let chain = try built(
+            Sequential {
+                Conv2D(filters: 4, kernelSize: 3)
+                ReLU()
+                MaxPool2D(poolSize: 2)
+                Flatten()
+                Dense(units: 3)
+            }, [2, 10, 10])
         XCTAssertNil(chain.reluHandoffPair(at: 0))
         XCTAssertNotNil(chain.reluHandoffPair(at: 1))
 
@@ -70,15 +73,16 @@ final class ReLUHandoffTests: XCTestCase {
     /// A Graph hands the ReLU of a conv read only by a max pool to the pool,
     /// and keeps it in a conv that is also read by a residual sum.
     func testGraphHandsOffOnlyFromSingleReaderNodes() throws {
-        let graph = try built(Graph(nodes: [
-            .layer("c1", Conv2D(filters: 4, kernelSize: 3, activation: .relu), input: "input"),
-            .layer("p1", MaxPool2D(poolSize: 2), input: "c1"),
-            .layer("c2", Conv2D(filters: 4, kernelSize: 3, padding: .same, activation: .relu), input: "p1"),
-            .layer("p2", MaxPool2D(poolSize: 3, strides: 1, padding: .same), input: "c2"),
-            .add("res", ["c2", "p2"]),
-            .layer("flat", Flatten(), input: "res"),
-            .layer("out", Dense(units: 3), input: "flat"),
-        ]), [2, 12, 12])
+        let graph = try built(
+            Graph(nodes: [
+                .layer("c1", Conv2D(filters: 4, kernelSize: 3, activation: .relu), input: "input"),
+                .layer("p1", MaxPool2D(poolSize: 2), input: "c1"),
+                .layer("c2", Conv2D(filters: 4, kernelSize: 3, padding: .same, activation: .relu), input: "p1"),
+                .layer("p2", MaxPool2D(poolSize: 3, strides: 1, padding: .same), input: "c2"),
+                .add("res", ["c2", "p2"]),
+                .layer("flat", Flatten(), input: "res"),
+                .layer("out", Dense(units: 3), input: "flat")
+            ]), [2, 12, 12])
         XCTAssertEqual(graph.reluHandoffs(), ["c1"])
 
         try assertMatchesUnfused(graph, input: [3, 2, 12, 12], exactGradients: false) { g, x in
@@ -91,10 +95,11 @@ final class ReLUHandoffTests: XCTestCase {
         }
 
         // A node that is an output keeps its ReLU.
-        let exposed = Graph(nodes: [
-            .layer("c", Conv2D(filters: 4, kernelSize: 3, activation: .relu), input: "input"),
-            .layer("p", MaxPool2D(poolSize: 2), input: "c"),
-        ], outputs: ["p", "c"])
+        let exposed = Graph(
+            nodes: [
+                .layer("c", Conv2D(filters: 4, kernelSize: 3, activation: .relu), input: "input"),
+                .layer("p", MaxPool2D(poolSize: 2), input: "c")
+            ], outputs: ["p", "c"])
         XCTAssertEqual(exposed.reluHandoffs(), [])
     }
 

@@ -1,12 +1,15 @@
 import ExamplePlugins
 import XCTest
+
 @testable import SwiftGradNN
 
 final class RegistryTests: XCTestCase {
     func testBuiltinsAreRegistered() {
         let names = Registry.shared.layerNames
-        for n in ["dense", "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "global_avg_pool2d", "flatten", "reshape",
-                  "dropout", "batch_norm2d", "relu", "leaky_relu", "sigmoid", "tanh", "softmax", "sequential", "graph"] {
+        for n in [
+            "dense", "conv2d", "conv_transpose2d", "max_pool2d", "avg_pool2d", "global_avg_pool2d", "flatten", "reshape",
+            "dropout", "batch_norm2d", "relu", "leaky_relu", "sigmoid", "tanh", "softmax", "sequential", "graph"
+        ] {
             XCTAssertTrue(names.contains(n), n)
         }
         XCTAssertTrue(Registry().layerNames.isEmpty, "a plain Registry() starts empty")
@@ -78,7 +81,10 @@ final class RegistryTests: XCTestCase {
         }
         let r = Registry()
         r.register(schedule: "test.half") { _ in Half() }
-        r.register(loss: "test.l1") { c in try c.checkOnly([]); return L1() }
+        r.register(loss: "test.l1") { c in
+            try c.checkOnly([])
+            return L1()
+        }
         XCTAssertEqual(try r.schedule(Config(["type": "test.half"])).learningRate(base: 1, step: 0), 0.5)
         let loss = try r.loss(Config(["type": "test.l1"]))
         XCTAssertEqual(loss(Tensor([1, 2]), Tensor([0, 0])).scalar, 1.5)

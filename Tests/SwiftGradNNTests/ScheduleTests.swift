@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import SwiftGradNN
 
 final class ScheduleTests: XCTestCase {
@@ -20,8 +21,9 @@ final class ScheduleTests: XCTestCase {
 
     func testConstantStepExponential() throws {
         assertClose(rates(try schedule(#"{"type": "constant"}"#), base: 0.3, steps: 0..<3), [0.3, 0.3, 0.3].map { Double(Float($0)) })
-        assertClose(rates(try schedule(#"{"type": "step", "step_size": 3, "gamma": 0.5}"#), steps: 0..<7),
-                    [1, 1, 1, 0.5, 0.5, 0.5, 0.25])
+        assertClose(
+            rates(try schedule(#"{"type": "step", "step_size": 3, "gamma": 0.5}"#), steps: 0..<7),
+            [1, 1, 1, 0.5, 0.5, 0.5, 0.25])
         let smooth = try schedule(#"{"type": "exponential", "decay_rate": 0.5, "decay_steps": 2}"#)
         assertClose(rates(smooth, steps: 0..<4), (0..<4).map { pow(0.5, Double($0) / 2) })
         let stairs = try schedule(#"{"type": "exponential", "decay_rate": 0.5, "decay_steps": 2, "staircase": true}"#)
@@ -48,10 +50,12 @@ final class ScheduleTests: XCTestCase {
     }
 
     func testConfigsRoundTripAndErrors() throws {
-        for json in [#"{"type": "constant"}"#, #"{"type": "step", "step_size": 3, "gamma": 0.5}"#,
-                     #"{"type": "exponential", "decay_rate": 0.9, "decay_steps": 10}"#,
-                     #"{"type": "cosine", "total_steps": 100, "alpha": 0.1}"#,
-                     #"{"type": "linear_warmup", "warmup_steps": 5, "after": {"type": "cosine", "total_steps": 50}}"#] {
+        for json in [
+            #"{"type": "constant"}"#, #"{"type": "step", "step_size": 3, "gamma": 0.5}"#,
+            #"{"type": "exponential", "decay_rate": 0.9, "decay_steps": 10}"#,
+            #"{"type": "cosine", "total_steps": 100, "alpha": 0.1}"#,
+            #"{"type": "linear_warmup", "warmup_steps": 5, "after": {"type": "cosine", "total_steps": 50}}"#
+        ] {
             let s = try schedule(json)
             let again = try registry.schedule(Config(json: s.config.jsonData))
             XCTAssertEqual(again.config, s.config)

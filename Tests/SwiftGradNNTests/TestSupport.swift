@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import SwiftGradNN
 
 /// Asserts that `body` throws a `ConfigError` whose description contains

@@ -1,5 +1,6 @@
 import ExamplePlugins
 import XCTest
+
 @testable import SwiftGradNN
 
 /// A model with a third-party layer, trained by a third-party optimizer,
@@ -8,12 +9,14 @@ final class TrainingPluginTests: XCTestCase {
     func testThirdPartyOptimizerReducesTheLoss() throws {
         let registry = Registry.withBuiltins()
         ExamplePlugins.register(into: registry)
-        var model = try registry.model(json: Data("""
-            {"type": "sequential", "input_shape": [4], "seed": 2, "layers": [
-              {"type": "dense", "units": 8, "activation": "tanh"},
-              {"type": "mylib.scaled_tanh", "initial_scale": 1.0},
-              {"type": "dense", "units": 1}]}
-            """.utf8))
+        var model = try registry.model(
+            json: Data(
+                """
+                {"type": "sequential", "input_shape": [4], "seed": 2, "layers": [
+                  {"type": "dense", "units": 8, "activation": "tanh"},
+                  {"type": "mylib.scaled_tanh", "initial_scale": 1.0},
+                  {"type": "dense", "units": 1}]}
+                """.utf8))
         var updater = ParameterUpdater(try registry.optimizer("mylib.sign_sgd", ["learning_rate": 0.01, "beta": 0.9]))
         let x = randomTensor([32, 4], seed: 3)
         let y = x.sum(alongAxes: [1], keepingDims: true) * 0.5
@@ -31,11 +34,18 @@ final class TrainingPluginTests: XCTestCase {
     /// Optimizer updates write parameters in place through Model, Sequential
     /// and Graph (no copy-on-write copy per step).
     func testUpdatesAreInPlace() throws {
-        try assertInPlace { try Model(inputShape: [3], seed: 0) { Dense(units: 2); Dense(units: 1) } }
         try assertInPlace {
-            try Model(inputShape: [3], seed: 0, root: Graph(nodes: [
-                .layer("a", Dense(units: 2), input: "input"), .layer("b", Dense(units: 2), input: "a"),
-            ]))
+            try Model(inputShape: [3], seed: 0) {
+                Dense(units: 2)
+                Dense(units: 1)
+            }
+        }
+        try assertInPlace {
+            try Model(
+                inputShape: [3], seed: 0,
+                root: Graph(nodes: [
+                    .layer("a", Dense(units: 2), input: "input"), .layer("b", Dense(units: 2), input: "a")
+                ]))
         }
     }
 

@@ -1,11 +1,12 @@
 import Foundation
 import XCTest
+
 @testable import SwiftGradNN
 
 /// y = x W + b from raw tensors.
 struct LinearModel: ParameterContainer {
     var weight: Tensor  // [in, out]
-    var bias: Tensor    // [out]
+    var bias: Tensor  // [out]
 
     init(inputs: Int, outputs: Int, seed: UInt64) {
         var g = SeededGenerator(seed: seed)
@@ -57,10 +58,14 @@ final class TrainingTests: XCTestCase {
         return TensorBatchSource(inputs: Tensor(shape: [n, 2], scalars: xs), targets: Tensor(ys), batchSize: 20, shuffleSeed: 3)
     }
 
-    func linearTrainer(_ optimizer: ParameterUpdater, loss: any Loss = MeanSquaredErrorLoss(), metrics: [any Metric] = [],
-                       outputs: Int = 1, seed: UInt64 = 0) -> Trainer<LinearModel> {
-        var t = Trainer(model: LinearModel(inputs: 2, outputs: outputs, seed: seed), optimizer: optimizer, loss: loss,
-                        metrics: metrics) { m, x in m(x) }
+    func linearTrainer(
+        _ optimizer: ParameterUpdater, loss: any Loss = MeanSquaredErrorLoss(), metrics: [any Metric] = [],
+        outputs: Int = 1, seed: UInt64 = 0
+    ) -> Trainer<LinearModel> {
+        var t = Trainer(
+            model: LinearModel(inputs: 2, outputs: outputs, seed: seed), optimizer: optimizer, loss: loss,
+            metrics: metrics
+        ) { m, x in m(x) }
         t.output = .silent
         return t
     }
@@ -82,10 +87,12 @@ final class TrainingTests: XCTestCase {
     }
 
     func testClassifierFitEvaluatePredict() throws {
-        var trainer = linearTrainer(try trainingRegistry().updater("adam", ["learning_rate": 0.05]),
-                                    loss: SoftmaxCrossEntropyLoss(), metrics: [Accuracy()], outputs: 2)
+        var trainer = linearTrainer(
+            try trainingRegistry().updater("adam", ["learning_rate": 0.05]),
+            loss: SoftmaxCrossEntropyLoss(), metrics: [Accuracy()], outputs: 2)
         let recorder = Recorder()
-        let history = try trainer.fit(blobs(200, seed: 1), epochs: 5, validationData: blobs(100, seed: 2), callbacks: [recorder], verbose: false)
+        let history = try trainer.fit(
+            blobs(200, seed: 1), epochs: 5, validationData: blobs(100, seed: 2), callbacks: [recorder], verbose: false)
         let last = history.epochs.last!
         XCTAssertEqual(Array(last.keys.prefix(4)), ["loss", "accuracy", "val_loss", "val_accuracy"])
         XCTAssertGreaterThan(last["val_accuracy"]!, 0.95)
@@ -142,8 +149,9 @@ final class TrainingTests: XCTestCase {
                 Dropout(rate: 0.5, seed: 5)
                 Dense(units: 2)
             }
-            var t = Trainer(model: model, optimizer: ParameterUpdater(Adam(learningRate: 0.02)),
-                            loss: SoftmaxCrossEntropyLoss())
+            var t = Trainer(
+                model: model, optimizer: ParameterUpdater(Adam(learningRate: 0.02)),
+                loss: SoftmaxCrossEntropyLoss())
             t.output = .silent
             return t
         }
@@ -174,8 +182,9 @@ final class TrainingTests: XCTestCase {
             Dropout(rate: 0.1)
         }
         XCTAssertThrowsError(try other.resume(from: url)) { error in
-            XCTAssertTrue("\(error)".contains("training state does not fit the model (missing: [\"training_state/3.mask_calls\"]"),
-                          "\(error)")
+            XCTAssertTrue(
+                "\(error)".contains("training state does not fit the model (missing: [\"training_state/3.mask_calls\"]"),
+                "\(error)")
         }
     }
 
@@ -188,7 +197,8 @@ final class TrainingTests: XCTestCase {
         let other = dir.appendingPathComponent("b.safetensors")
         try a.saveCheckpoint(to: other)
         try FileManager.default.removeItem(at: Trainer<LinearModel>.optimizerStateURL(for: url))
-        try FileManager.default.copyItem(at: Trainer<LinearModel>.optimizerStateURL(for: other), to: Trainer<LinearModel>.optimizerStateURL(for: url))
+        try FileManager.default.copyItem(
+            at: Trainer<LinearModel>.optimizerStateURL(for: other), to: Trainer<LinearModel>.optimizerStateURL(for: url))
         var b = linearTrainer(ParameterUpdater(Adam()))
         XCTAssertThrowsError(try b.resume(from: url)) { XCTAssertTrue("\($0)".contains("checkpoint_id"), "\($0)") }
         // A different optimizer type.
@@ -211,7 +221,8 @@ final class TrainingTests: XCTestCase {
         XCTAssertEqual(stopper.stoppedEpoch, 2)
 
         var scheduled = linearTrainer(ParameterUpdater(SGD(learningRate: 0.1)))
-        let h = try scheduled.fit(regressionData(), epochs: 4, callbacks: [LearningRateScheduler(StepSchedule(stepSize: 2, gamma: 0.5))], verbose: false)
+        let h = try scheduled.fit(
+            regressionData(), epochs: 4, callbacks: [LearningRateScheduler(StepSchedule(stepSize: 2, gamma: 0.5))], verbose: false)
         XCTAssertEqual(h.values("lr").map { $0! }, [0.1, 0.1, 0.05, 0.05].map { Double(Float($0)) })
         XCTAssertNil(scheduled.optimizer.learningRateOverride)
     }
@@ -219,9 +230,12 @@ final class TrainingTests: XCTestCase {
     func testCSVAndJSONLinesLoggers() throws {
         var trainer = linearTrainer(ParameterUpdater(SGD(learningRate: 0.05)), metrics: [])
         let csv = dir.appendingPathComponent("log.csv"), jsonl = dir.appendingPathComponent("log.jsonl")
-        try trainer.fit(regressionData(), epochs: 2, validationData: regressionData(seed: 5),
-                        callbacks: [CSVLogger(url: csv), JSONLinesLogger(url: jsonl)], verbose: false)
-        try trainer.fit(regressionData(), epochs: 3, callbacks: [CSVLogger(url: csv, append: true), JSONLinesLogger(url: jsonl, append: true)], verbose: false)
+        try trainer.fit(
+            regressionData(), epochs: 2, validationData: regressionData(seed: 5),
+            callbacks: [CSVLogger(url: csv), JSONLinesLogger(url: jsonl)], verbose: false)
+        try trainer.fit(
+            regressionData(), epochs: 3, callbacks: [CSVLogger(url: csv, append: true), JSONLinesLogger(url: jsonl, append: true)],
+            verbose: false)
         let rows = try String(contentsOf: csv, encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(rows.count, 4)
         XCTAssertEqual(rows[0], "epoch,loss,val_loss,val_seconds,lr,epoch_seconds,step_ms_median")
@@ -255,7 +269,7 @@ final class TrainingTests: XCTestCase {
         XCTAssertTrue(live.hasPrefix("\rEpoch 1/1  1/3 [==========>...................] ETA"), live)
         XCTAssertTrue(live.contains("\rEpoch 1/1  3/3 [==============================]") && live.hasSuffix("\n"), live)
         XCTAssertEqual(ProgressBar.grouped(4900), "4,900")
-        XCTAssertEqual(ProgressBar.grouped(1234567), "1,234,567")
+        XCTAssertEqual(ProgressBar.grouped(1_234_567), "1,234,567")
     }
 
     func testBatchSourceShufflesPerEpochAndPeakMemory() {

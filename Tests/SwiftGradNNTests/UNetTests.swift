@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import SwiftGradNN
 
 final class UNetTests: XCTestCase {
@@ -60,10 +61,16 @@ final class UNetTests: XCTestCase {
         // Weights plus biases, level by level as in the PyTorch twin.
         func conv(_ c: Int, _ k: Int, _ taps: Int) -> Int { c * k * taps + k }
         var expected = 0, c = 1
-        for f in [16, 32, 64, 128] { expected += conv(c, f, 9) + conv(f, f, 9); c = f }
+        for f in [16, 32, 64, 128] {
+            expected += conv(c, f, 9) + conv(f, f, 9)
+            c = f
+        }
         expected += conv(128, 256, 9) + conv(256, 256, 9)
         c = 256
-        for f in [128, 64, 32, 16] { expected += conv(c, f, 4) + conv(2 * f, f, 9) + conv(f, f, 9); c = f }
+        for f in [128, 64, 32, 16] {
+            expected += conv(c, f, 4) + conv(2 * f, f, 9) + conv(f, f, 9)
+            c = f
+        }
         expected += conv(16, 4, 1)
         XCTAssertEqual(model.parameterCount, expected)
         XCTAssertEqual(expected, 1_940_868)
@@ -75,7 +82,9 @@ final class UNetTests: XCTestCase {
         assertConfigError(["classes"]) { try UNet(config: Config(["type": "unet"])) }
         assertConfigError(["bottleneck", "at least 1"]) { try UNet(config: Config(["type": "unet", "classes": 2, "bottleneck": -4])) }
         assertConfigError(["depth", "not an option"]) { try UNet(config: Config(["type": "unet", "classes": 2, "depth": 3])) }
-        assertConfigError(["kernel_initializer"]) { try UNet(config: Config(["type": "unet", "classes": 2, "kernel_initializer": "magic"])) }
+        assertConfigError(["kernel_initializer"]) {
+            try UNet(config: Config(["type": "unet", "classes": 2, "kernel_initializer": "magic"]))
+        }
         assertConfigError(["in_channels", "3 channels"]) {
             try Model(inputShape: [3, 32, 32], root: UNet(classes: 2, inChannels: 1))
         }

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import SwiftGrad
 
 /// Random inputs kept away from zero so that kinks (relu, abs, max) are not

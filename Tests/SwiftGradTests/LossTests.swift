@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import SwiftGrad
 
 final class LossTests: XCTestCase {
@@ -31,9 +32,12 @@ final class LossTests: XCTestCase {
         var onehot = [Float](repeating: 0, count: 20)
         for (r, y) in [0, 3, 4, 1].enumerated() { onehot[r * 5 + y] = 1 }
         let p = Tensor(shape: [4, 5], scalars: onehot)
-        XCTAssertEqual(softmaxCrossEntropy(logits: logits, probabilities: p).scalar,
-                       softmaxCrossEntropy(logits: logits, labels: labels).scalar, accuracy: 1e-5)
-        assertGradientsMatch("softmaxCrossEntropy(probabilities:)", inputs: [logits]) { softmaxCrossEntropy(logits: $0[0], probabilities: p) }
+        XCTAssertEqual(
+            softmaxCrossEntropy(logits: logits, probabilities: p).scalar,
+            softmaxCrossEntropy(logits: logits, labels: labels).scalar, accuracy: 1e-5)
+        assertGradientsMatch("softmaxCrossEntropy(probabilities:)", inputs: [logits]) {
+            softmaxCrossEntropy(logits: $0[0], probabilities: p)
+        }
     }
 
     func testLargeLogitsStayFinite() {
@@ -54,10 +58,11 @@ final class LossTests: XCTestCase {
     func testBinaryCrossEntropyAndMSE() {
         let x = awayFromZero([6], seed: 23)
         let z = Tensor([1, 0, 1, 0, 0.5, 1])
-        let naive = zip(x.scalars, z.scalars).map { xv, zv -> Float in
-            let s = 1 / (1 + Foundation.exp(-xv))
-            return -(zv * Foundation.log(s) + (1 - zv) * Foundation.log(1 - s))
-        }.reduce(0, +) / 6
+        let naive =
+            zip(x.scalars, z.scalars).map { xv, zv -> Float in
+                let s = 1 / (1 + Foundation.exp(-xv))
+                return -(zv * Foundation.log(s) + (1 - zv) * Foundation.log(1 - s))
+            }.reduce(0, +) / 6
         XCTAssertEqual(sigmoidCrossEntropy(logits: x, labels: z).scalar, naive, accuracy: 1e-5)
         assertGradientsMatch("sigmoidCrossEntropy", inputs: [x]) { sigmoidCrossEntropy(logits: $0[0], labels: z) }
         let t = awayFromZero([6], seed: 24)

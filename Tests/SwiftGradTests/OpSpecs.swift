@@ -1,5 +1,6 @@
-import XCTest
 import Foundation
+import XCTest
+
 @testable import SwiftGrad
 
 /// One row of the op table: inputs, the op, an independent reference, and
@@ -26,7 +27,10 @@ func broadcastReference(_ a: Tensor, _ b: Tensor, _ f: (Float, Float) -> Float) 
     func index(of flat: Int, in s: [Int]) -> Int {
         var rem = flat, idx = 0, step = 1
         var coords = [Int](repeating: 0, count: shape.count)
-        for d in stride(from: shape.count - 1, through: 0, by: -1) { coords[d] = rem % shape[d]; rem /= shape[d] }
+        for d in stride(from: shape.count - 1, through: 0, by: -1) {
+            coords[d] = rem % shape[d]
+            rem /= shape[d]
+        }
         let off = shape.count - s.count
         for d in stride(from: s.count - 1, through: 0, by: -1) {
             idx += (s[d] == 1 ? 0 : coords[d + off]) * step
@@ -56,19 +60,23 @@ func makeOpSpecs() -> [OpSpec] {
         elementwise("powScalar", p, { $0.pow(2.5) }, { Foundation.pow($0, 2.5) }),
         elementwise("clamp", a, { $0.clamped(min: -0.5, max: 0.6) }, { min(max($0, -0.5), 0.6) }),
         elementwise("affine", a, { $0 * 3 - 1 }, { $0 * 3 - 1 }),
-        elementwise("scalarDiv", p, { 2 / $0 }, { 2 / $0 }),
+        elementwise("scalarDiv", p, { 2 / $0 }, { 2 / $0 })
     ]
     let binaries: [(String, (Tensor, Tensor) -> Tensor, (Float, Float) -> Float)] = [
         ("add", { $0 + $1 }, { $0 + $1 }), ("sub", { $0 - $1 }, { $0 - $1 }),
         ("mul", { $0 * $1 }, { $0 * $1 }), ("div", { $0 / $1 }, { $0 / $1 }),
-        ("maximum", { $0.maximum($1) }, { max($0, $1) }), ("minimum", { $0.minimum($1) }, { min($0, $1) }),
+        ("maximum", { $0.maximum($1) }, { max($0, $1) }), ("minimum", { $0.minimum($1) }, { min($0, $1) })
     ]
     for (name, f, r) in binaries {
-        specs.append(OpSpec(name: name + "Broadcast", inputs: [a, row], op: { f($0[0], $0[1]) },
-                            fullReference: { broadcastReference($0[0], $0[1], r) }))
+        specs.append(
+            OpSpec(
+                name: name + "Broadcast", inputs: [a, row], op: { f($0[0], $0[1]) },
+                fullReference: { broadcastReference($0[0], $0[1], r) }))
     }
-    specs.append(OpSpec(name: "powTensor", inputs: [p, positive([4], seed: 5)], op: { $0[0].pow($0[1]) },
-                        fullReference: { broadcastReference($0[0], $0[1], Foundation.pow) }))
+    specs.append(
+        OpSpec(
+            name: "powTensor", inputs: [p, positive([4], seed: 5)], op: { $0[0].pow($0[1]) },
+            fullReference: { broadcastReference($0[0], $0[1], Foundation.pow) }))
     specs += [
         OpSpec(name: "sumAxes", inputs: [a], op: { $0[0].sum(alongAxes: [0, 2]) }),
         OpSpec(name: "meanKeep", inputs: [a], op: { $0[0].mean(alongAxis: 1, keepingDims: true) }),
@@ -77,55 +85,70 @@ func makeOpSpecs() -> [OpSpec] {
         OpSpec(name: "slice", inputs: [a], op: { $0[0].slice(axis: 1, 1..<3) }),
         OpSpec(name: "concat", inputs: [a, awayFromZero([2, 2, 4], seed: 6)], op: { Tensor.concatenate([$0[0], $0[1]], axis: 1) }),
         OpSpec(name: "broadcastTo", inputs: [row], op: { $0[0].broadcast(to: [2, 3, 5]) }),
-        OpSpec(name: "matmul", inputs: [awayFromZero([3, 5], seed: 7), awayFromZero([5, 4], seed: 8)],
-               op: { matmul($0[0], $0[1]) }, fullReference: { Naive.matmul($0[0], $0[1]) }),
-        OpSpec(name: "matmulTT", inputs: [awayFromZero([5, 3], seed: 9), awayFromZero([4, 5], seed: 10)],
-               op: { matmul($0[0], $0[1], transposeA: true, transposeB: true) },
-               fullReference: { Naive.matmul($0[0].transposed(), $0[1].transposed()) }),
-        OpSpec(name: "batchedMatmulShared", inputs: [awayFromZero([2, 3, 5], seed: 11), awayFromZero([4, 5], seed: 12)],
-               op: { matmul($0[0], $0[1], transposeB: true) }),
+        OpSpec(
+            name: "matmul", inputs: [awayFromZero([3, 5], seed: 7), awayFromZero([5, 4], seed: 8)],
+            op: { matmul($0[0], $0[1]) }, fullReference: { Naive.matmul($0[0], $0[1]) }),
+        OpSpec(
+            name: "matmulTT", inputs: [awayFromZero([5, 3], seed: 9), awayFromZero([4, 5], seed: 10)],
+            op: { matmul($0[0], $0[1], transposeA: true, transposeB: true) },
+            fullReference: { Naive.matmul($0[0].transposed(), $0[1].transposed()) }),
+        OpSpec(
+            name: "batchedMatmulShared", inputs: [awayFromZero([2, 3, 5], seed: 11), awayFromZero([4, 5], seed: 12)],
+            op: { matmul($0[0], $0[1], transposeB: true) }),
         OpSpec(name: "softmax", inputs: [a], op: { $0[0].softmax(alongAxis: 1) }),
         OpSpec(name: "logSoftmax", inputs: [a], op: { $0[0].logSoftmax() }),
-        OpSpec(name: "conv2d", inputs: [img, awayFromZero([4, 3, 3, 2], seed: 13), awayFromZero([4], seed: 14)],
-               op: { conv2d($0[0], weight: $0[1], bias: $0[2], stride: Size2(2, 1), padding: Size2(1, 0)) },
-               fullReference: { Naive.conv2d($0[0], $0[1], $0[2], stride: Size2(2, 1), padding: Size2(1, 0), dilation: 1, groups: 1) }),
-        OpSpec(name: "conv2dFusedReLU", inputs: [img, awayFromZero([4, 3, 3, 3], seed: 26), awayFromZero([4], seed: 27)],
-               op: { conv2d($0[0], weight: $0[1], bias: $0[2], padding: 1, fusedReLU: true) },
-               fullReference: { Naive.conv2d($0[0], $0[1], $0[2], stride: 1, padding: 1, dilation: 1, groups: 1).relu() },
-               eps: 1e-3),
-        OpSpec(name: "conv2dGroupedDilated", inputs: [awayFromZero([1, 4, 7, 7], seed: 15), awayFromZero([6, 2, 3, 3], seed: 16)],
-               op: { conv2d($0[0], weight: $0[1], padding: 2, dilation: 2, groups: 2) },
-               fullReference: { Naive.conv2d($0[0], $0[1], nil, stride: 1, padding: 2, dilation: 2, groups: 2) }),
-        OpSpec(name: "convTranspose2d", inputs: [awayFromZero([2, 4, 3, 4], seed: 17), awayFromZero([4, 3, 3, 3], seed: 18), awayFromZero([6], seed: 19)],
-               op: { convTranspose2d($0[0], weight: $0[1], bias: $0[2], stride: 2, padding: 1, outputPadding: 1, groups: 2) },
-               fullReference: { Naive.convTranspose2d($0[0], $0[1], $0[2], stride: 2, padding: 1, outputPadding: 1, dilation: 1, groups: 2) }),
-        OpSpec(name: "maxPool2d", inputs: [distinct([2, 3, 7, 6], seed: 25)], op: { maxPool2d($0[0], kernelSize: 3, stride: 2, padding: 1) },
-               fullReference: { Naive.pool2d($0[0], kernel: 3, stride: 2, padding: 1, max: true, countIncludePad: false) }, eps: 1e-3),
+        OpSpec(
+            name: "conv2d", inputs: [img, awayFromZero([4, 3, 3, 2], seed: 13), awayFromZero([4], seed: 14)],
+            op: { conv2d($0[0], weight: $0[1], bias: $0[2], stride: Size2(2, 1), padding: Size2(1, 0)) },
+            fullReference: { Naive.conv2d($0[0], $0[1], $0[2], stride: Size2(2, 1), padding: Size2(1, 0), dilation: 1, groups: 1) }),
+        OpSpec(
+            name: "conv2dFusedReLU", inputs: [img, awayFromZero([4, 3, 3, 3], seed: 26), awayFromZero([4], seed: 27)],
+            op: { conv2d($0[0], weight: $0[1], bias: $0[2], padding: 1, fusedReLU: true) },
+            fullReference: { Naive.conv2d($0[0], $0[1], $0[2], stride: 1, padding: 1, dilation: 1, groups: 1).relu() },
+            eps: 1e-3),
+        OpSpec(
+            name: "conv2dGroupedDilated", inputs: [awayFromZero([1, 4, 7, 7], seed: 15), awayFromZero([6, 2, 3, 3], seed: 16)],
+            op: { conv2d($0[0], weight: $0[1], padding: 2, dilation: 2, groups: 2) },
+            fullReference: { Naive.conv2d($0[0], $0[1], nil, stride: 1, padding: 2, dilation: 2, groups: 2) }),
+        OpSpec(
+            name: "convTranspose2d",
+            inputs: [awayFromZero([2, 4, 3, 4], seed: 17), awayFromZero([4, 3, 3, 3], seed: 18), awayFromZero([6], seed: 19)],
+            op: { convTranspose2d($0[0], weight: $0[1], bias: $0[2], stride: 2, padding: 1, outputPadding: 1, groups: 2) },
+            fullReference: { Naive.convTranspose2d($0[0], $0[1], $0[2], stride: 2, padding: 1, outputPadding: 1, dilation: 1, groups: 2) }),
+        OpSpec(
+            name: "maxPool2d", inputs: [distinct([2, 3, 7, 6], seed: 25)], op: { maxPool2d($0[0], kernelSize: 3, stride: 2, padding: 1) },
+            fullReference: { Naive.pool2d($0[0], kernel: 3, stride: 2, padding: 1, max: true, countIncludePad: false) }, eps: 1e-3),
         // Mostly negative, so that some windows pool to <= 0 (zero gradient).
-        OpSpec(name: "maxPool2dFusedReLU", inputs: [distinct([2, 3, 7, 6], seed: 28, offset: -1.505)],
-               op: { maxPool2d($0[0], kernelSize: 3, stride: 2, padding: 1, fusedReLU: true) },
-               fullReference: {
-                   let rectified = Tensor(shape: $0[0].shape, scalars: $0[0].scalars.map { max($0, 0) })
-                   return Naive.pool2d(rectified, kernel: 3, stride: 2, padding: 1, max: true, countIncludePad: false)
-               }, eps: 1e-3),
+        OpSpec(
+            name: "maxPool2dFusedReLU", inputs: [distinct([2, 3, 7, 6], seed: 28, offset: -1.505)],
+            op: { maxPool2d($0[0], kernelSize: 3, stride: 2, padding: 1, fusedReLU: true) },
+            fullReference: {
+                let rectified = Tensor(shape: $0[0].shape, scalars: $0[0].scalars.map { max($0, 0) })
+                return Naive.pool2d(rectified, kernel: 3, stride: 2, padding: 1, max: true, countIncludePad: false)
+            }, eps: 1e-3),
         // One op for conv -> ReLU -> max pool (2x2, and overlapping padded
         // 3x3 windows), against the naive conv, ReLU and pool.
-        OpSpec(name: "conv2dMaxPool2d", inputs: [img, awayFromZero([4, 3, 3, 3], seed: 29), awayFromZero([4], seed: 30)],
-               op: { conv2dMaxPool2d($0[0], weight: $0[1], bias: $0[2], padding: 1, poolSize: 2, fusedReLU: true) },
-               fullReference: {
-                   let y = Naive.conv2d($0[0], $0[1], $0[2], stride: 1, padding: 1, dilation: 1, groups: 1).relu()
-                   return Naive.pool2d(y, kernel: 2, stride: 2, padding: 0, max: true, countIncludePad: false)
-               }, eps: 1e-3),
-        OpSpec(name: "conv2dMaxPool2dOverlapping", inputs: [img, awayFromZero([5, 3, 2, 3], seed: 31)],
-               op: { conv2dMaxPool2d($0[0], weight: $0[1], stride: Size2(1, 2), poolSize: 3, poolStride: 2, poolPadding: 1) },
-               fullReference: {
-                   let y = Naive.conv2d($0[0], $0[1], nil, stride: Size2(1, 2), padding: 0, dilation: 1, groups: 1)
-                   return Naive.pool2d(y, kernel: 3, stride: 2, padding: 1, max: true, countIncludePad: false)
-               }, eps: 1e-3),
-        OpSpec(name: "avgPool2d", inputs: [img], op: { avgPool2d($0[0], kernelSize: Size2(3, 2), stride: 2, padding: 1, countIncludePad: false) },
-               fullReference: { Naive.pool2d($0[0], kernel: Size2(3, 2), stride: 2, padding: 1, max: false, countIncludePad: false) }),
-        OpSpec(name: "avgPool2dIncludePad", inputs: [img], op: { avgPool2d($0[0], kernelSize: 3, stride: 2, padding: 1) },
-               fullReference: { Naive.pool2d($0[0], kernel: 3, stride: 2, padding: 1, max: false, countIncludePad: true) }),
+        OpSpec(
+            name: "conv2dMaxPool2d", inputs: [img, awayFromZero([4, 3, 3, 3], seed: 29), awayFromZero([4], seed: 30)],
+            op: { conv2dMaxPool2d($0[0], weight: $0[1], bias: $0[2], padding: 1, poolSize: 2, fusedReLU: true) },
+            fullReference: {
+                let y = Naive.conv2d($0[0], $0[1], $0[2], stride: 1, padding: 1, dilation: 1, groups: 1).relu()
+                return Naive.pool2d(y, kernel: 2, stride: 2, padding: 0, max: true, countIncludePad: false)
+            }, eps: 1e-3),
+        OpSpec(
+            name: "conv2dMaxPool2dOverlapping", inputs: [img, awayFromZero([5, 3, 2, 3], seed: 31)],
+            op: { conv2dMaxPool2d($0[0], weight: $0[1], stride: Size2(1, 2), poolSize: 3, poolStride: 2, poolPadding: 1) },
+            fullReference: {
+                let y = Naive.conv2d($0[0], $0[1], nil, stride: Size2(1, 2), padding: 0, dilation: 1, groups: 1)
+                return Naive.pool2d(y, kernel: 3, stride: 2, padding: 1, max: true, countIncludePad: false)
+            }, eps: 1e-3),
+        OpSpec(
+            name: "avgPool2d", inputs: [img],
+            op: { avgPool2d($0[0], kernelSize: Size2(3, 2), stride: 2, padding: 1, countIncludePad: false) },
+            fullReference: { Naive.pool2d($0[0], kernel: Size2(3, 2), stride: 2, padding: 1, max: false, countIncludePad: false) }),
+        OpSpec(
+            name: "avgPool2dIncludePad", inputs: [img], op: { avgPool2d($0[0], kernelSize: 3, stride: 2, padding: 1) },
+            fullReference: { Naive.pool2d($0[0], kernel: 3, stride: 2, padding: 1, max: false, countIncludePad: true) })
     ]
     return specs
 }

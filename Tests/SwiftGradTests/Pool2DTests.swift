@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import SwiftGrad
 
 final class MaxPoolFusedReLUTests: XCTestCase {
@@ -11,7 +12,7 @@ final class MaxPoolFusedReLUTests: XCTestCase {
         // Quarter steps: many ties and exact zeros (-0.0 too).
         let x = Tensor(shape: noise.shape, scalars: noise.scalars.map { ($0 * 4).rounded() / 4 })
         let windows: [(kernel: Size2, stride: Size2, padding: Size2)] = [
-            (2, 2, 0), (3, 2, 1), (3, 1, 1), (Size2(2, 3), Size2(1, 2), Size2(1, 0)),
+            (2, 2, 0), (3, 2, 1), (3, 1, 1), (Size2(2, 3), Size2(1, 2), Size2(1, 0))
         ]
         for (kernel, stride, padding) in windows {
             let name = "kernel \(kernel) stride \(stride) padding \(padding)"

@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import SwiftGrad
 
 /// Mismatched shapes are reported by the shape rules the ops call; the

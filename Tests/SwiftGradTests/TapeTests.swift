@@ -1,5 +1,6 @@
 import Foundation
 import XCTest
+
 @testable import SwiftGrad
 
 final class TapeTests: XCTestCase {

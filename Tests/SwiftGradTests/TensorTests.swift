@@ -1,4 +1,5 @@
 import XCTest
+
 @testable import SwiftGrad
 
 final class TensorTests: XCTestCase {
@@ -62,8 +63,9 @@ final class TensorTests: XCTestCase {
         XCTAssertEqual(j, expected)
         XCTAssertEqual(joined.slice(axis: 1, 0..<a).scalars, x.scalars)
         XCTAssertEqual(joined.slice(axis: 1, a..<(a + b)).scalars, y.scalars)
-        XCTAssertEqual(joined.slice(axis: 1, 5..<70_000).scalars,
-                       (0..<rows).flatMap { r in (5..<70_000).map { Float(r * a + $0) } })
+        XCTAssertEqual(
+            joined.slice(axis: 1, 5..<70_000).scalars,
+            (0..<rows).flatMap { r in (5..<70_000).map { Float(r * a + $0) } })
     }
 
     func testReductions() {

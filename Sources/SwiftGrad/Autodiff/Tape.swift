@@ -79,7 +79,9 @@ public final class Tape: @unchecked Sendable {
                 guard let g = grads[entry.output] else { continue }
                 if !wanted.contains(entry.output) { grads[entry.output] = nil }
                 let inputGrads = entry.pullback(g)
-                precondition(inputGrads.count == entry.inputs.count, "Tape: pullback returned \(inputGrads.count) gradients for \(entry.inputs.count) inputs")
+                precondition(
+                    inputGrads.count == entry.inputs.count,
+                    "Tape: pullback returned \(inputGrads.count) gradients for \(entry.inputs.count) inputs")
                 for (i, ig) in zip(entry.inputs, inputGrads) where i >= 0 {
                     guard let ig else { continue }
                     if let existing = grads[i] {

@@ -42,7 +42,8 @@ public enum ShapeRules {
         let (m, k) = transposeA ? (ak, am) : (am, ak)
         let (k2, n) = transposeB ? (bn, bk) : (bk, bn)
         guard k == k2 else {
-            throw ShapeError("matmul: inner dimensions differ (\(k) vs \(k2)) in \(a)\(transposeA ? "ᵀ" : "") x \(b)\(transposeB ? "ᵀ" : "")")
+            throw ShapeError(
+                "matmul: inner dimensions differ (\(k) vs \(k2)) in \(a)\(transposeA ? "ᵀ" : "") x \(b)\(transposeB ? "ᵀ" : "")")
         }
         return a.count == 3 ? [a[0], m, n] : [m, n]
     }

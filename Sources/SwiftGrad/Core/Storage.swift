@@ -14,7 +14,12 @@ public final class BufferPool: @unchecked Sendable {
     /// Upper bound on the bytes kept in free lists.
     public var capacityBytes: Int {
         get { lock.withLock { capacity } }
-        set { lock.withLock { capacity = newValue; trim() } }
+        set {
+            lock.withLock {
+                capacity = newValue
+                trim()
+            }
+        }
     }
 
     private let lock = NSLock()

@@ -6,9 +6,10 @@ func binaryKernel(_ op: ck_binary_op, _ a: Tensor, _ b: Tensor, name: String) ->
     precondition(shape.count <= Int(CK_MAX_RANK), "\(name): rank \(shape.count) above \(CK_MAX_RANK)")
     let out = Tensor(uninitializedShape: shape)
     let dims = shape.map { Int64($0) }
-    ck_binary_f32(op, Int32(shape.count), dims,
-                  a.pointer, broadcastStrides(of: a.shape, into: shape),
-                  b.pointer, broadcastStrides(of: b.shape, into: shape), out.pointer)
+    ck_binary_f32(
+        op, Int32(shape.count), dims,
+        a.pointer, broadcastStrides(of: a.shape, into: shape),
+        b.pointer, broadcastStrides(of: b.shape, into: shape), out.pointer)
     return out
 }
 

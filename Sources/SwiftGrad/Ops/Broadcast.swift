@@ -47,7 +47,8 @@ extension Tensor {
     /// This tensor expanded (by copying) to a broadcast-compatible `target`.
     public func broadcast(to target: [Int]) -> Tensor {
         if shape == target { return self }
-        precondition(broadcastShape(shape, target, op: "broadcast(to:)") == target, "broadcast(to:): \(shape) does not broadcast to \(target)")
+        precondition(
+            broadcastShape(shape, target, op: "broadcast(to:)") == target, "broadcast(to:): \(shape) does not broadcast to \(target)")
         let out = Tensor(uninitializedShape: target)
         let dims = target.map { Int64($0) }
         let strides = broadcastStrides(of: shape, into: target)

@@ -14,10 +14,12 @@ public func convTranspose2d(
     stride: Size2 = 1, padding: Size2 = 0, outputPadding: Size2 = 0,
     dilation: Size2 = 1, groups: Int = 1
 ) -> Tensor {
-    precondition(input.rank == 4 && weight.rank == 4,
-                 "convTranspose2d: input \(input.shape) and weight \(weight.shape) must both be rank 4")
-    precondition(weight.shape[0] == input.shape[1],
-                 "convTranspose2d: weight \(weight.shape) expects \(weight.shape[0]) input channels, input \(input.shape) has \(input.shape[1])")
+    precondition(
+        input.rank == 4 && weight.rank == 4,
+        "convTranspose2d: input \(input.shape) and weight \(weight.shape) must both be rank 4")
+    precondition(
+        weight.shape[0] == input.shape[1],
+        "convTranspose2d: weight \(weight.shape) expects \(weight.shape[0]) input channels, input \(input.shape) has \(input.shape[1])")
     var p = ck_conv_transpose2d_params()
     (p.n, p.c, p.h, p.w) = (Int32(input.shape[0]), Int32(input.shape[1]), Int32(input.shape[2]), Int32(input.shape[3]))
     (p.k, p.kh, p.kw) = (Int32(weight.shape[1] * groups), Int32(weight.shape[2]), Int32(weight.shape[3]))

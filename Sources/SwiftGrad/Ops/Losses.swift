@@ -1,5 +1,5 @@
-import Foundation
 import CKernels
+import Foundation
 
 extension Tensor {
     /// Softmax along `axis` (the last by default), computed stably.
@@ -90,8 +90,9 @@ private func rowCrossEntropy(_ logits: Tensor, _ labels: [Int], weights: [Float]
 ///   - labels: [N] class indices stored as floats.
 ///   - classWeights: optional [C] weights.
 public func softmaxCrossEntropy(logits: Tensor, labels: Tensor, classWeights: [Float]? = nil) -> Tensor {
-    precondition(logits.rank == 2 && labels.shape == [logits.shape[0]],
-                 "softmaxCrossEntropy: logits \(logits.shape) need [N, C] with labels [N], got labels \(labels.shape)")
+    precondition(
+        logits.rank == 2 && labels.shape == [logits.shape[0]],
+        "softmaxCrossEntropy: logits \(logits.shape) need [N, C] with labels [N], got labels \(labels.shape)")
     let idx = classIndices(labels, classes: logits.shape[1], op: "softmaxCrossEntropy")
     return rowCrossEntropy(logits, idx, weights: classWeights)
 }
@@ -99,8 +100,9 @@ public func softmaxCrossEntropy(logits: Tensor, labels: Tensor, classWeights: [F
 /// Softmax cross-entropy against target distributions (one-hot or soft),
 /// averaged over the batch. logits and probabilities are both [N, C].
 public func softmaxCrossEntropy(logits: Tensor, probabilities: Tensor) -> Tensor {
-    precondition(logits.shape == probabilities.shape && logits.rank == 2,
-                 "softmaxCrossEntropy: logits \(logits.shape) and probabilities \(probabilities.shape) must both be [N, C]")
+    precondition(
+        logits.shape == probabilities.shape && logits.rank == 2,
+        "softmaxCrossEntropy: logits \(logits.shape) and probabilities \(probabilities.shape) must both be [N, C]")
     return -(probabilities.detached * logits.logSoftmax()).sum() / Float(logits.shape[0])
 }
 
@@ -111,8 +113,9 @@ public func softmaxCrossEntropy(logits: Tensor, probabilities: Tensor) -> Tensor
 ///   - logits: [N, C, H, W].
 ///   - labels: [N, H, W] class indices stored as floats.
 public func pixelwiseSoftmaxCrossEntropy(logits: Tensor, labels: Tensor, classWeights: [Float]? = nil) -> Tensor {
-    precondition(logits.rank == 4 && labels.shape == [logits.shape[0], logits.shape[2], logits.shape[3]],
-                 "pixelwiseSoftmaxCrossEntropy: logits \(logits.shape) need [N, C, H, W] with labels [N, H, W], got \(labels.shape)")
+    precondition(
+        logits.rank == 4 && labels.shape == [logits.shape[0], logits.shape[2], logits.shape[3]],
+        "pixelwiseSoftmaxCrossEntropy: logits \(logits.shape) need [N, C, H, W] with labels [N, H, W], got \(labels.shape)")
     let c = logits.shape[1]
     if let classWeights {
         precondition(classWeights.count == c, "pixelwiseSoftmaxCrossEntropy: \(classWeights.count) class weights for \(c) classes")
@@ -138,5 +141,3 @@ public func meanSquaredError(predicted: Tensor, expected: Tensor) -> Tensor {
     let d = predicted - expected
     return (d * d).mean()
 }
-
-

@@ -15,14 +15,16 @@ public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transpose
     let out = Tensor(uninitializedShape: outShape)
     let bStride = b.rank == 3 ? bk * bn : 0
     for i in 0..<batch {
-        ck_sgemm(transposeA ? 1 : 0, transposeB ? 1 : 0, Int32(m), Int32(n), Int32(k), 1,
-                 a.pointer + i * am * ak, Int32(ak), b.pointer + i * bStride, Int32(bn), 0,
-                 out.pointer + i * m * n, Int32(n))
+        ck_sgemm(
+            transposeA ? 1 : 0, transposeB ? 1 : 0, Int32(m), Int32(n), Int32(k), 1,
+            a.pointer + i * am * ak, Int32(ak), b.pointer + i * bStride, Int32(bn), 0,
+            out.pointer + i * m * n, Int32(n))
     }
     return Tensor.record(out, inputs: [a, b]) { g in
         let ad = a.detached, bd = b.detached
         // dA = g * op(B)^T, dB = op(A)^T * g, each laid out as stored.
-        let da = transposeA
+        let da =
+            transposeA
             ? matmul(g, bd, transposeB: !transposeB).transposed()
             : matmul(g, bd, transposeB: !transposeB)
         let db: Tensor
@@ -32,7 +34,8 @@ public func matmul(_ a: Tensor, _ b: Tensor, transposeA: Bool = false, transpose
             let g2 = g.reshaped(to: [batch * m, n])
             db = transposeB ? matmul(g2, opA, transposeA: true) : matmul(opA, g2, transposeA: true)
         } else {
-            db = transposeB
+            db =
+                transposeB
                 ? matmul(g, ad, transposeA: true, transposeB: transposeA)
                 : matmul(ad, g, transposeA: !transposeA)
         }

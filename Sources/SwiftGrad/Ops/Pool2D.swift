@@ -61,8 +61,9 @@ public func maxPool2d(
         // routes it to the same (first) argmax as the unfused order would.
         let dx = Tensor(uninitializedShape: source)
         withUnsafePointer(to: params) { pp in
-            ck_max_pool2d_relu_backward_f32(pp, activated?.pointer, upstream.pointer, indices.pointer,
-                                            dx.pointer)
+            ck_max_pool2d_relu_backward_f32(
+                pp, activated?.pointer, upstream.pointer, indices.pointer,
+                dx.pointer)
         }
         return [dx]
     }
@@ -111,13 +112,16 @@ public func conv2dMaxPool2d(
     stride: Size2 = 1, padding: Size2 = 0, dilation: Size2 = 1, groups: Int = 1,
     poolSize: Size2, poolStride: Size2? = nil, poolPadding: Size2 = 0, fusedReLU: Bool = false
 ) -> Tensor {
-    var conv = conv2dParams(input, weight: weight, bias: bias, stride: stride, padding: padding,
-                            dilation: dilation, groups: groups, op: "conv2dMaxPool2d")
+    var conv = conv2dParams(
+        input, weight: weight, bias: bias, stride: stride, padding: padding,
+        dilation: dilation, groups: groups, op: "conv2dMaxPool2d")
     let poolStride = poolStride ?? poolSize
     var pool = ck_pool2d_params()
     (pool.n, pool.c, pool.h, pool.w) = (conv.n, conv.k, conv.out_h, conv.out_w)
-    (pool.kh, pool.kw, pool.stride_h, pool.stride_w) = (Int32(poolSize.h), Int32(poolSize.w),
-                                                        Int32(poolStride.h), Int32(poolStride.w))
+    (pool.kh, pool.kw, pool.stride_h, pool.stride_w) = (
+        Int32(poolSize.h), Int32(poolSize.w),
+        Int32(poolStride.h), Int32(poolStride.w)
+    )
     (pool.pad_h, pool.pad_w) = (Int32(poolPadding.h), Int32(poolPadding.w))
     checkKernel { ck_conv2d_maxpool_check(&conv, &pool, $0, $1) }
     let (cp, pp) = (conv, pool)
@@ -125,8 +129,9 @@ public func conv2dMaxPool2d(
     let indices = ArgmaxIndices(count: out.count)
     withUnsafePointer(to: cp) { c in
         withUnsafePointer(to: pp) { p in
-            ck_conv2d_maxpool_forward_f32(c, p, input.pointer, weight.pointer, bias?.pointer,
-                                          fusedReLU ? 1 : 0, out.pointer, indices.pointer)
+            ck_conv2d_maxpool_forward_f32(
+                c, p, input.pointer, weight.pointer, bias?.pointer,
+                fusedReLU ? 1 : 0, out.pointer, indices.pointer)
         }
     }
     let x = input.detached, w = weight.detached
@@ -140,9 +145,10 @@ public func conv2dMaxPool2d(
         withUnsafePointer(to: cp) { c in
             withUnsafePointer(to: pp) { p in
                 // The ReLU's mask is applied inside, from the activated output.
-                ck_conv2d_maxpool_backward_f32(c, p, x.pointer, w.pointer, activated?.pointer,
-                                               upstream.pointer, indices.pointer, dx?.pointer, dw.pointer,
-                                               db?.pointer)
+                ck_conv2d_maxpool_backward_f32(
+                    c, p, x.pointer, w.pointer, activated?.pointer,
+                    upstream.pointer, indices.pointer, dx?.pointer, dw.pointer,
+                    db?.pointer)
             }
         }
         return bias != nil ? [dx, dw, db] : [dx, dw]

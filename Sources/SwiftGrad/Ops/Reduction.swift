@@ -65,14 +65,14 @@ extension Tensor {
         var newShape = shape
         newShape[a] = 1
         let out = Tensor(uninitializedShape: newShape)
-        var where_ = [Int64](repeating: 0, count: outer * inner)
-        ck_max_axis_f32(Int64(outer), Int64(n), Int64(inner), pointer, out.pointer, &where_)
+        var argmaxIndices = [Int64](repeating: 0, count: outer * inner)
+        ck_max_axis_f32(Int64(outer), Int64(n), Int64(inner), pointer, out.pointer, &argmaxIndices)
         let source = shape
         var result = Tensor.record(out, inputs: [self]) { g in
             let dx = Tensor.zeros(source)
             for o in 0..<outer {
                 for i in 0..<inner {
-                    dx.pointer[(o * n + Int(where_[o * inner + i])) * inner + i] = g.pointer[o * inner + i]
+                    dx.pointer[(o * n + Int(argmaxIndices[o * inner + i])) * inner + i] = g.pointer[o * inner + i]
                 }
             }
             return [dx]
@@ -93,9 +93,9 @@ extension Tensor {
         var newShape = shape
         newShape.remove(at: a)
         let values = Tensor(uninitializedShape: newShape)
-        var where_ = [Int64](repeating: 0, count: outer * inner)
-        ck_max_axis_f32(Int64(outer), Int64(n), Int64(inner), pointer, values.pointer, &where_)
-        return Tensor(shape: newShape, scalars: where_.map { Float($0) })
+        var argmaxIndices = [Int64](repeating: 0, count: outer * inner)
+        ck_max_axis_f32(Int64(outer), Int64(n), Int64(inner), pointer, values.pointer, &argmaxIndices)
+        return Tensor(shape: newShape, scalars: argmaxIndices.map { Float($0) })
     }
 
     /// Indices of the first maximum along `axis`, as integers.

@@ -50,8 +50,9 @@ extension Tensor {
         let newShape = permutation.map { shape[$0] }
         let strides = contiguousStrides(shape)
         let out = Tensor(uninitializedShape: newShape)
-        ck_gather_strided_f32(Int32(rank), newShape.map { Int64($0) }, pointer,
-                              permutation.map { Int64(strides[$0]) }, out.pointer)
+        ck_gather_strided_f32(
+            Int32(rank), newShape.map { Int64($0) }, pointer,
+            permutation.map { Int64(strides[$0]) }, out.pointer)
         var inverse = [Int](repeating: 0, count: rank)
         for (i, p) in permutation.enumerated() { inverse[p] = i }
         return Tensor.record(out, inputs: [self]) { g in [g.permuted(inverse)] }
@@ -67,15 +68,17 @@ extension Tensor {
     /// Elements `range` along `axis`, all of every other axis.
     public func slice(axis: Int, _ range: Range<Int>) -> Tensor {
         let a = Tensor.axis(axis, rank: rank, op: "slice")
-        precondition(range.lowerBound >= 0 && range.upperBound <= shape[a],
-                     "slice: range \(range) out of bounds for axis \(axis) of shape \(shape)")
+        precondition(
+            range.lowerBound >= 0 && range.upperBound <= shape[a],
+            "slice: range \(range) out of bounds for axis \(axis) of shape \(shape)")
         var newShape = shape
         newShape[a] = range.count
         let outer = shape[..<a].reduce(1, *)
         let inner = shape[(a + 1)...].reduce(1, *)
         let out = Tensor(uninitializedShape: newShape)
-        ck_copy_rows_f32(Int64(outer), Int64(range.count * inner), pointer + range.lowerBound * inner,
-                         Int64(shape[a] * inner), out.pointer, Int64(range.count * inner))
+        ck_copy_rows_f32(
+            Int64(outer), Int64(range.count * inner), pointer + range.lowerBound * inner,
+            Int64(shape[a] * inner), out.pointer, Int64(range.count * inner))
         let source = shape
         return Tensor.record(out, inputs: [self]) { g in
             // Pad the gradient back into a zero tensor of the source shape.
@@ -100,8 +103,9 @@ extension Tensor {
         let out = Tensor(uninitializedShape: newShape)
         var offset = 0
         for (t, e) in zip(tensors, extents) {
-            ck_copy_rows_f32(Int64(outer), Int64(e * inner), t.pointer, Int64(e * inner), out.pointer + offset,
-                             Int64(newShape[a] * inner))
+            ck_copy_rows_f32(
+                Int64(outer), Int64(e * inner), t.pointer, Int64(e * inner), out.pointer + offset,
+                Int64(newShape[a] * inner))
             offset += e * inner
         }
         return record(out, inputs: tensors) { g in

@@ -21,8 +21,9 @@ extension Checkpoint {
     public static func load(from url: URL) throws -> (tensors: [String: Tensor], metadata: [String: String]) {
         let file = url.path
         let data: Data
-        do { data = try Data(contentsOf: url, options: .alwaysMapped) }
-        catch { throw CheckpointError.io(file: file, reason: "cannot read: \(error.localizedDescription)") }
+        do { data = try Data(contentsOf: url, options: .alwaysMapped) } catch {
+            throw CheckpointError.io(file: file, reason: "cannot read: \(error.localizedDescription)")
+        }
         guard data.count >= 8 else { throw CheckpointError.fileTooShort(file: file, size: data.count) }
         var length: UInt64 = 0
         for i in (0..<8).reversed() { length = length << 8 | UInt64(data[data.startIndex + i]) }
@@ -31,7 +32,7 @@ extension Checkpoint {
             throw CheckpointError.headerTooLarge(file: file, length: length, available: available)
         }
         let headerEnd = 8 + Int(length)
-        let (entries, metadata) = try parseHeader(data.subdata(in: data.startIndex + 8 ..< data.startIndex + headerEnd), file: file)
+        let (entries, metadata) = try parseHeader(data.subdata(in: data.startIndex + 8..<data.startIndex + headerEnd), file: file)
         try checkLayout(entries, dataBytes: data.count - headerEnd, file: file)
         var tensors: [String: Tensor] = [:]
         data.withUnsafeBytes { raw in
@@ -40,9 +41,11 @@ extension Checkpoint {
                 t.withUnsafeMutableBufferPointer { dst in
                     let src = UnsafeRawBufferPointer(rebasing: raw[(headerEnd + e.begin)..<(headerEnd + e.end)])
                     #if _endian(little)
-                    UnsafeMutableRawBufferPointer(dst).copyMemory(from: src)
+                        UnsafeMutableRawBufferPointer(dst).copyMemory(from: src)
                     #else
-                    for i in 0..<dst.count { dst[i] = Float(bitPattern: UInt32(littleEndian: src.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self))) }
+                        for i in 0..<dst.count {
+                            dst[i] = Float(bitPattern: UInt32(littleEndian: src.loadUnaligned(fromByteOffset: i * 4, as: UInt32.self)))
+                        }
                     #endif
                 }
                 tensors[e.name] = t
@@ -55,8 +58,9 @@ extension Checkpoint {
     private static func parseHeader(_ bytes: Data, file: String) throws -> ([Entry], [String: String]) {
         func bad(_ reason: String) -> CheckpointError { .malformedHeader(file: file, reason: reason) }
         let root: ConfigValue
-        do { root = try JSONDecoder().decode(ConfigValue.self, from: bytes) }
-        catch { throw bad("header is not valid JSON (\(Config.explain(error)))") }
+        do { root = try JSONDecoder().decode(ConfigValue.self, from: bytes) } catch {
+            throw bad("header is not valid JSON (\(Config.explain(error)))")
+        }
         guard case .object(let fields) = root else { throw bad("header is \(root.kindName), expected an object") }
         var metadata: [String: String] = [:]
         var entries: [Entry] = []
@@ -74,11 +78,14 @@ extension Checkpoint {
             guard dtype == "F32" else { throw CheckpointError.unsupportedDType(file: file, tensor: name, dtype: dtype) }
             guard case .array(let dims)? = info["shape"] else { throw bad("tensor '\(name)' has no shape array") }
             let shape = try dims.map { d -> Int in
-                guard let v = exactInt(d), v >= 0 else { throw bad("tensor '\(name)' has a shape entry \(d) that is not a non-negative integer") }
+                guard let v = exactInt(d), v >= 0 else {
+                    throw bad("tensor '\(name)' has a shape entry \(d) that is not a non-negative integer")
+                }
                 return v
             }
             guard case .array(let offs)? = info["data_offsets"], offs.count == 2,
-                  let begin = exactInt(offs[0]), let end = exactInt(offs[1]) else {
+                let begin = exactInt(offs[0]), let end = exactInt(offs[1])
+            else {
                 throw bad("tensor '\(name)' needs data_offsets [begin, end] of integers")
             }
             entries.append(Entry(name: name, shape: shape, begin: begin, end: end))
@@ -112,8 +119,14 @@ extension Checkpoint {
         }
         var cursor = 0
         for e in entries.sorted(by: { ($0.begin, $0.end) < ($1.begin, $1.end) }) {
-            if e.begin < cursor { throw CheckpointError.notContiguous(file: file, reason: "tensor '\(e.name)' at byte \(e.begin) overlaps the previous tensor (ends at \(cursor))") }
-            if e.begin > cursor { throw CheckpointError.notContiguous(file: file, reason: "bytes \(cursor)..<\(e.begin) before tensor '\(e.name)' belong to no tensor") }
+            if e.begin < cursor {
+                throw CheckpointError.notContiguous(
+                    file: file, reason: "tensor '\(e.name)' at byte \(e.begin) overlaps the previous tensor (ends at \(cursor))")
+            }
+            if e.begin > cursor {
+                throw CheckpointError.notContiguous(
+                    file: file, reason: "bytes \(cursor)..<\(e.begin) before tensor '\(e.name)' belong to no tensor")
+            }
             cursor = e.end
         }
         guard cursor == dataBytes else {

@@ -27,8 +27,9 @@ public enum Checkpoint {
             offset += bytes
         }
         var json: Data
-        do { json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys, .withoutEscapingSlashes]) }
-        catch { throw CheckpointError.io(file: file, reason: "cannot encode header: \(error)") }
+        do { json = try JSONSerialization.data(withJSONObject: header, options: [.sortedKeys, .withoutEscapingSlashes]) } catch {
+            throw CheckpointError.io(file: file, reason: "cannot encode header: \(error)")
+        }
         // Pad with spaces so the data section starts 8-byte aligned.
         json.append(contentsOf: [UInt8](repeating: 0x20, count: (8 - json.count % 8) % 8))
         var out = Data(capacity: 8 + json.count + offset)
@@ -42,10 +43,12 @@ public enum Checkpoint {
     static func appendLittleEndian(_ t: Tensor, to out: inout Data) {
         t.withUnsafeBufferPointer { p in
             #if _endian(little)
-            out.append(UnsafeBufferPointer(start: UnsafeRawPointer(p.baseAddress!).assumingMemoryBound(to: UInt8.self),
-                                           count: p.count * 4))
+                out.append(
+                    UnsafeBufferPointer(
+                        start: UnsafeRawPointer(p.baseAddress!).assumingMemoryBound(to: UInt8.self),
+                        count: p.count * 4))
             #else
-            for v in p { withUnsafeBytes(of: v.bitPattern.littleEndian) { out.append(contentsOf: $0) } }
+                for v in p { withUnsafeBytes(of: v.bitPattern.littleEndian) { out.append(contentsOf: $0) } }
             #endif
         }
     }

@@ -80,8 +80,9 @@ extension Checkpoint {
         var updated = model
         updated.visitParameters(prefix: "") { name, t in t = tensors[name]! }
         for (name, _) in buffers(of: model) {
-            do { try setBuffer(name, tensors[name]!, on: &updated) }
-            catch { throw CheckpointError.io(file: file, reason: "cannot restore buffer '\(name)': \(error)") }
+            do { try setBuffer(name, tensors[name]!, on: &updated) } catch {
+                throw CheckpointError.io(file: file, reason: "cannot restore buffer '\(name)': \(error)")
+            }
         }
         model = updated
     }

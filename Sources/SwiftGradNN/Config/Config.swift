@@ -11,12 +11,19 @@ public enum ConfigValue: Sendable, Equatable, Codable, CustomStringConvertible {
 
     public init(from decoder: Decoder) throws {
         let c = try decoder.singleValueContainer()
-        if c.decodeNil() { self = .null }
-        else if let b = try? c.decode(Bool.self) { self = .bool(b) }
-        else if let d = try? c.decode(Double.self) { self = .number(d) }
-        else if let s = try? c.decode(String.self) { self = .string(s) }
-        else if let a = try? c.decode([ConfigValue].self) { self = .array(a) }
-        else { self = .object(try c.decode([String: ConfigValue].self)) }
+        if c.decodeNil() {
+            self = .null
+        } else if let b = try? c.decode(Bool.self) {
+            self = .bool(b)
+        } else if let d = try? c.decode(Double.self) {
+            self = .number(d)
+        } else if let s = try? c.decode(String.self) {
+            self = .string(s)
+        } else if let a = try? c.decode([ConfigValue].self) {
+            self = .array(a)
+        } else {
+            self = .object(try c.decode([String: ConfigValue].self))
+        }
     }
 
     public func encode(to encoder: Encoder) throws {
@@ -81,16 +88,15 @@ public struct Config: Sendable, Equatable, CustomStringConvertible {
 
     public init(_ fields: [String: ConfigValue] = [:], owner: String? = nil) {
         self.fields = fields
-        if let owner { self.owner = owner }
-        else if case .string(let t)? = fields["type"] { self.owner = t }
-        else { self.owner = "config" }
+        if let owner { self.owner = owner } else if case .string(let t)? = fields["type"] { self.owner = t } else { self.owner = "config" }
     }
 
     /// Parses a JSON object.
     public init(json data: Data, owner: String = "config") throws {
         let value: ConfigValue
-        do { value = try JSONDecoder().decode(ConfigValue.self, from: data) }
-        catch { throw ConfigError.malformedJSON(Config.explain(error)) }
+        do { value = try JSONDecoder().decode(ConfigValue.self, from: data) } catch {
+            throw ConfigError.malformedJSON(Config.explain(error))
+        }
         guard case .object(let o) = value else {
             throw ConfigError.malformedJSON("top level is \(value.kindName), expected an object")
         }
@@ -188,7 +194,9 @@ public struct Config: Sendable, Equatable, CustomStringConvertible {
     public func size2(_ key: String) throws -> Size2 {
         let v = try value(key)
         switch v {
-        case .number: let n = try int(key); return Size2(n, n)
+        case .number:
+            let n = try int(key)
+            return Size2(n, n)
         case .array(let a) where a.count == 2:
             guard case .number(let h) = a[0], case .number(let w) = a[1], h == h.rounded(), w == w.rounded() else {
                 throw wrong(key, "an integer or a pair of integers", v)
@@ -227,7 +235,8 @@ public struct Config: Sendable, Equatable, CustomStringConvertible {
     public func checkOnly(_ allowed: [String]) throws {
         let extra = Set(fields.keys).subtracting(allowed + ["type", "name"])
         if let first = extra.sorted().first {
-            throw ConfigError.invalidValue(owner: owner, field: first, reason: "is not an option (known: \(allowed.sorted().joined(separator: ", ")))")
+            throw ConfigError.invalidValue(
+                owner: owner, field: first, reason: "is not an option (known: \(allowed.sorted().joined(separator: ", ")))")
         }
     }
 }

@@ -31,9 +31,15 @@ public enum Activation: String, Sendable, CaseIterable {
     /// Reads `key` (default "activation") from a config; absent, null,
     /// "none" and "linear" all mean `.linear`.
     public init(config: Config, key: String = "activation") throws {
-        guard config.has(key) else { self = .linear; return }
+        guard config.has(key) else {
+            self = .linear
+            return
+        }
         let name = try config.string(key)
-        if name == "none" { self = .linear; return }
+        if name == "none" {
+            self = .linear
+            return
+        }
         guard let a = Activation(rawValue: name) else {
             throw ConfigError.invalidValue(
                 owner: config.owner, field: key,

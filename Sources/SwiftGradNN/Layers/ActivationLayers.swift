@@ -77,8 +77,9 @@ public struct Softmax: Layer {
     public mutating func build(inputShape: [Int], generator: inout SeededGenerator) throws -> [Int] {
         let rank = inputShape.count + 1
         guard axis < rank, axis >= -rank, axis != 0, axis != -rank else {
-            throw ConfigError.invalidValue(owner: Self.typeName, field: "axis",
-                                           reason: "\(axis) is out of range for batch input [N] + \(inputShape)")
+            throw ConfigError.invalidValue(
+                owner: Self.typeName, field: "axis",
+                reason: "\(axis) is out of range for batch input [N] + \(inputShape)")
         }
         return inputShape
     }

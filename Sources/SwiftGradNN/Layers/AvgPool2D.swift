@@ -41,7 +41,8 @@ public struct AvgPool2D: Layer {
 
     /// [N, C, H, W] -> [N, C, Ho, Wo].
     public func callAsFunction(_ input: Tensor) -> Tensor {
-        avgPool2d(input, kernelSize: window.poolSize, stride: window.strides, padding: window.resolvedPadding,
-                  countIncludePad: countIncludePad)
+        avgPool2d(
+            input, kernelSize: window.poolSize, stride: window.strides, padding: window.resolvedPadding,
+            countIncludePad: countIncludePad)
     }
 }

@@ -77,8 +77,9 @@ public struct BatchNorm2D: Layer {
 
     public mutating func build(inputShape: [Int], generator: inout SeededGenerator) throws -> [Int] {
         guard inputShape.count == 1 || inputShape.count == 3 else {
-            throw ConfigError.invalidValue(owner: Self.typeName, field: "input_shape",
-                                           reason: "expects a per-sample input [C, H, W] or [C], got \(inputShape)")
+            throw ConfigError.invalidValue(
+                owner: Self.typeName, field: "input_shape",
+                reason: "expects a per-sample input [C, H, W] or [C], got \(inputShape)")
         }
         let c = inputShape[0]
         (weight, bias, stats) = (.ones([c]), .zeros([c]), RunningStatistics(channels: c))
@@ -89,8 +90,9 @@ public struct BatchNorm2D: Layer {
     public func callAsFunction(_ input: Tensor) -> Tensor {
         let (gamma, beta, stats) = (requireBuilt(weight, "BatchNorm2D"), bias!, stats!)
         let c = gamma.count
-        precondition((input.rank == 4 || input.rank == 2) && input.shape[1] == c,
-                     "BatchNorm2D: input \(input.shape) must be [N, \(c), H, W] or [N, \(c)]")
+        precondition(
+            (input.rank == 4 || input.rank == 2) && input.shape[1] == c,
+            "BatchNorm2D: input \(input.shape) must be [N, \(c), H, W] or [N, \(c)]")
         let view = input.rank == 4 ? [1, c, 1, 1] : [1, c]
         let axes = input.rank == 4 ? [0, 2, 3] : [0]
         let normalized: Tensor
@@ -102,9 +104,10 @@ public struct BatchNorm2D: Layer {
             let variance = (centered * centered).mean(alongAxes: axes, keepingDims: true)
             normalized = centered / (variance + epsilon).sqrt()
             withoutGradient {
-                stats.update(mean: mean.detached.reshaped(to: [c]),
-                             variance: variance.detached.reshaped(to: [c]) * (Float(n) / Float(n - 1)),
-                             momentum: momentum)
+                stats.update(
+                    mean: mean.detached.reshaped(to: [c]),
+                    variance: variance.detached.reshaped(to: [c]) * (Float(n) / Float(n - 1)),
+                    momentum: momentum)
             }
         } else {
             let s = stats.snapshot
@@ -133,7 +136,8 @@ public struct BatchNorm2D: Layer {
         fresh.set(mean: old.mean, variance: old.variance, batches: old.batches)
         let expected = name == "num_batches_tracked" ? [Int]() : old.mean.shape
         guard ["running_mean", "running_var", "num_batches_tracked"].contains(name) else {
-            throw ConfigError.invalidValue(owner: Self.typeName, field: name, reason: "is not a buffer (running_mean, running_var, num_batches_tracked)")
+            throw ConfigError.invalidValue(
+                owner: Self.typeName, field: name, reason: "is not a buffer (running_mean, running_var, num_batches_tracked)")
         }
         guard value.shape == expected || (expected.isEmpty && value.count == 1) else {
             throw ConfigError.invalidValue(owner: Self.typeName, field: name, reason: "has shape \(value.shape), expected \(expected)")

@@ -46,10 +46,12 @@ public struct Conv2D: Layer {
         groups: Int = 1, activation: Activation = .linear, useBias: Bool = true,
         kernelInitializer: Initializer = .glorotUniform, biasInitializer: Initializer? = nil
     ) {
-        precondition(filters >= 1 && groups >= 1 && filters % groups == 0,
-                     "Conv2D: filters \(filters) must be positive and divisible by groups \(groups)")
-        precondition(min(kernelSize.h, kernelSize.w, strides.h, strides.w, dilation.h, dilation.w) >= 1,
-                     "Conv2D: kernel size, strides and dilation must be positive")
+        precondition(
+            filters >= 1 && groups >= 1 && filters % groups == 0,
+            "Conv2D: filters \(filters) must be positive and divisible by groups \(groups)")
+        precondition(
+            min(kernelSize.h, kernelSize.w, strides.h, strides.w, dilation.h, dilation.w) >= 1,
+            "Conv2D: kernel size, strides and dilation must be positive")
         guard let p = try? padding.resolve(kernel: kernelSize, dilation: dilation, owner: Self.typeName) else {
             preconditionFailure("Conv2D: \"same\" padding needs an odd effective kernel, got \(kernelSize)")
         }
@@ -63,13 +65,14 @@ public struct Conv2D: Layer {
     public init(config: Config) throws {
         try config.checkOnly([
             "filters", "kernel_size", "kernel", "strides", "padding", "dilation", "groups", "activation", "use_bias",
-            "kernel_initializer", "bias_initializer",
+            "kernel_initializer", "bias_initializer"
         ])
         let filters = try config.int("filters", atLeast: 1)
         let groups = try config.int("groups", atLeast: 1, default: 1)
         guard filters % groups == 0 else {
-            throw ConfigError.invalidValue(owner: config.owner, field: "filters",
-                                           reason: "\(filters) is not divisible by groups \(groups)")
+            throw ConfigError.invalidValue(
+                owner: config.owner, field: "filters",
+                reason: "\(filters) is not divisible by groups \(groups)")
         }
         let kernel = try config.kernelSize()
         let dilation = try config.size2("dilation", atLeast: 1, default: 1)
@@ -89,7 +92,7 @@ public struct Conv2D: Layer {
             "strides": .size(strides), "padding": padding.configValue, "dilation": .size(dilation),
             "groups": .int(groups), "activation": activation.configValue, "use_bias": .bool(useBias),
             "kernel_initializer": .string(kernelInitializer.rawValue),
-            "bias_initializer": .string(biasInitializer.rawValue),
+            "bias_initializer": .string(biasInitializer.rawValue)
         ])
     }
 
@@ -97,8 +100,9 @@ public struct Conv2D: Layer {
         let name = Self.typeName
         try checkRank(inputShape, 3, name, expected: "[C, H, W]")
         guard inputShape[0] % groups == 0 else {
-            throw ConfigError.invalidValue(owner: name, field: "groups",
-                                           reason: "\(groups) does not divide the \(inputShape[0]) input channels")
+            throw ConfigError.invalidValue(
+                owner: name, field: "groups",
+                reason: "\(groups) does not divide the \(inputShape[0]) input channels")
         }
         let p = resolvedPadding
         let ho = try windowOutput(inputShape[1], kernel: kernelSize.h, stride: strides.h, padding: p.h, dilation: dilation.h, owner: name)
@@ -121,8 +125,9 @@ public struct Conv2D: Layer {
     /// The convolution and bias, with or without a ReLU in the same op.
     private func convolve(_ input: Tensor, fusedReLU: Bool) -> Tensor {
         let w = requireBuilt(weight, "Conv2D")
-        return conv2d(input, weight: w, bias: bias, stride: strides, padding: resolvedPadding,
-                      dilation: dilation, groups: groups, fusedReLU: fusedReLU)
+        return conv2d(
+            input, weight: w, bias: bias, stride: strides, padding: resolvedPadding,
+            dilation: dilation, groups: groups, fusedReLU: fusedReLU)
     }
 
     public mutating func visitParameters(prefix: String, _ visitor: (String, inout Tensor) -> Void) {
@@ -140,9 +145,10 @@ extension Conv2D: ReLUGiving {
     /// after the pool.
     func callPooled(_ input: Tensor, by pool: MaxPool2D) -> Tensor {
         let w = requireBuilt(weight, "Conv2D")
-        return conv2dMaxPool2d(input, weight: w, bias: bias, stride: strides, padding: resolvedPadding,
-                               dilation: dilation, groups: groups, poolSize: pool.window.poolSize,
-                               poolStride: pool.window.strides, poolPadding: pool.window.resolvedPadding,
-                               fusedReLU: activation == .relu)
+        return conv2dMaxPool2d(
+            input, weight: w, bias: bias, stride: strides, padding: resolvedPadding,
+            dilation: dilation, groups: groups, poolSize: pool.window.poolSize,
+            poolStride: pool.window.strides, poolPadding: pool.window.resolvedPadding,
+            fusedReLU: activation == .relu)
     }
 }

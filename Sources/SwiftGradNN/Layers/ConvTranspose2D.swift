@@ -56,7 +56,8 @@ public struct ConvTranspose2D: Layer {
         switch padding {
         case .same:
             guard outputPadding == nil, let h = axis(kernel.h, strides.h, dilation.h),
-                  let w = axis(kernel.w, strides.w, dilation.w) else { return nil }
+                let w = axis(kernel.w, strides.w, dilation.w)
+            else { return nil }
             return (Size2(h.0, w.0), Size2(h.1, w.1))
         case .valid, .explicit:
             let p = padding == .valid ? Size2(0, 0) : (try? padding.resolve(kernel: kernel, owner: "")) ?? Size2(0, 0)
@@ -75,12 +76,16 @@ public struct ConvTranspose2D: Layer {
         dilation: Size2 = 1, groups: Int = 1, activation: Activation = .linear, useBias: Bool = true,
         kernelInitializer: Initializer = .glorotUniform, biasInitializer: Initializer? = nil
     ) {
-        precondition(filters >= 1 && groups >= 1 && filters % groups == 0,
-                     "ConvTranspose2D: filters \(filters) must be positive and divisible by groups \(groups)")
-        precondition(min(kernelSize.h, kernelSize.w, strides.h, strides.w, dilation.h, dilation.w) >= 1,
-                     "ConvTranspose2D: kernel size, strides and dilation must be positive")
+        precondition(
+            filters >= 1 && groups >= 1 && filters % groups == 0,
+            "ConvTranspose2D: filters \(filters) must be positive and divisible by groups \(groups)")
+        precondition(
+            min(kernelSize.h, kernelSize.w, strides.h, strides.w, dilation.h, dilation.w) >= 1,
+            "ConvTranspose2D: kernel size, strides and dilation must be positive")
         guard let r = Self.resolve(padding, outputPadding: outputPadding, kernel: kernelSize, strides: strides, dilation: dilation) else {
-            preconditionFailure("ConvTranspose2D: padding \(padding) / output padding \(String(describing: outputPadding)) invalid for kernel \(kernelSize), strides \(strides)")
+            preconditionFailure(
+                "ConvTranspose2D: padding \(padding) / output padding \(String(describing: outputPadding)) invalid for kernel \(kernelSize), strides \(strides)"
+            )
         }
         (self.filters, self.kernelSize, self.strides, self.padding) = (filters, kernelSize, strides, padding)
         (self.outputPadding, self.dilation, self.groups) = (outputPadding, dilation, groups)
@@ -92,7 +97,7 @@ public struct ConvTranspose2D: Layer {
     public init(config: Config) throws {
         try config.checkOnly([
             "filters", "kernel_size", "kernel", "strides", "padding", "output_padding", "dilation", "groups", "activation",
-            "use_bias", "kernel_initializer", "bias_initializer",
+            "use_bias", "kernel_initializer", "bias_initializer"
         ])
         let filters = try config.int("filters", atLeast: 1)
         let groups = try config.int("groups", atLeast: 1, default: 1)
@@ -107,7 +112,9 @@ public struct ConvTranspose2D: Layer {
         guard Self.resolve(padding, outputPadding: outPad, kernel: kernel, strides: strides, dilation: dilation) != nil else {
             throw ConfigError.invalidValue(
                 owner: config.owner, field: outPad == nil ? "padding" : "output_padding",
-                reason: "cannot be used with kernel \(kernel), strides \(strides), dilation \(dilation) (output padding must be < max(stride, dilation) and is set automatically for \"same\")")
+                reason:
+                    "cannot be used with kernel \(kernel), strides \(strides), dilation \(dilation) (output padding must be < max(stride, dilation) and is set automatically for \"same\")"
+            )
         }
         let kernelInit = try Initializer(config: config, key: "kernel_initializer", default: .glorotUniform)
         self.init(
@@ -122,7 +129,7 @@ public struct ConvTranspose2D: Layer {
             "type": .string(Self.typeName), "filters": .int(filters), "kernel_size": .size(kernelSize),
             "strides": .size(strides), "padding": padding.configValue, "dilation": .size(dilation),
             "groups": .int(groups), "activation": activation.configValue, "use_bias": .bool(useBias),
-            "kernel_initializer": .string(kernelInitializer.rawValue), "bias_initializer": .string(biasInitializer.rawValue),
+            "kernel_initializer": .string(kernelInitializer.rawValue), "bias_initializer": .string(biasInitializer.rawValue)
         ])
         if let outputPadding { c["output_padding"] = .size(outputPadding) }
         return c
@@ -132,7 +139,8 @@ public struct ConvTranspose2D: Layer {
         let name = Self.typeName
         try checkRank(inputShape, 3, name, expected: "[C, H, W]")
         guard inputShape[0] % groups == 0 else {
-            throw ConfigError.invalidValue(owner: name, field: "groups", reason: "\(groups) does not divide the \(inputShape[0]) input channels")
+            throw ConfigError.invalidValue(
+                owner: name, field: "groups", reason: "\(groups) does not divide the \(inputShape[0]) input channels")
         }
         let (p, o) = resolved
         let ho = (inputShape[1] - 1) * strides.h - 2 * p.h + dilation.h * (kernelSize.h - 1) + o.h + 1
@@ -150,8 +158,10 @@ public struct ConvTranspose2D: Layer {
     /// [N, C, H, W] -> [N, filters, Ho, Wo].
     public func callAsFunction(_ input: Tensor) -> Tensor {
         let w = requireBuilt(weight, "ConvTranspose2D")
-        return activation(convTranspose2d(input, weight: w, bias: bias, stride: strides, padding: resolved.padding,
-                                          outputPadding: resolved.outputPadding, dilation: dilation, groups: groups))
+        return activation(
+            convTranspose2d(
+                input, weight: w, bias: bias, stride: strides, padding: resolved.padding,
+                outputPadding: resolved.outputPadding, dilation: dilation, groups: groups))
     }
 
     public mutating func visitParameters(prefix: String, _ visitor: (String, inout Tensor) -> Void) {

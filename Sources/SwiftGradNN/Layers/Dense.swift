@@ -52,7 +52,7 @@ public struct Dense: Layer {
         Config([
             "type": .string(Self.typeName), "units": .int(units), "activation": activation.configValue,
             "use_bias": .bool(useBias), "kernel_initializer": .string(kernelInitializer.rawValue),
-            "bias_initializer": .string(biasInitializer.rawValue),
+            "bias_initializer": .string(biasInitializer.rawValue)
         ])
     }
 
@@ -68,8 +68,9 @@ public struct Dense: Layer {
     /// [N, in] -> [N, units].
     public func callAsFunction(_ input: Tensor) -> Tensor {
         let w = requireBuilt(weight, "Dense")
-        precondition(input.rank == 2 && input.shape[1] == w.shape[1],
-                     "Dense: input \(input.shape) does not match weight \(w.shape) (expected [N, \(w.shape[1])])")
+        precondition(
+            input.rank == 2 && input.shape[1] == w.shape[1],
+            "Dense: input \(input.shape) does not match weight \(w.shape) (expected [N, \(w.shape[1])])")
         var y = matmul(input, w, transposeB: true)
         if let bias { y = y + bias }
         return activation(y)

@@ -6,7 +6,12 @@ final class CallCounter: @unchecked Sendable {
     private let lock = NSLock()
     private var value: UInt64 = 0
     /// Returns the current count and increments it.
-    func next() -> UInt64 { lock.withLock { defer { value += 1 }; return value } }
+    func next() -> UInt64 {
+        lock.withLock {
+            defer { value += 1 }
+            return value
+        }
+    }
     /// The current count.
     var current: UInt64 { lock.withLock { value } }
     /// Sets the count back to zero.
@@ -81,8 +86,9 @@ public struct Dropout: Layer {
         }
         let pieces = value.scalars
         guard value.shape == [4], pieces.allSatisfy({ $0 >= 0 && $0 <= 65535 && $0 == $0.rounded() }) else {
-            throw ConfigError.invalidValue(owner: Self.typeName, field: name,
-                                           reason: "must be 4 integers in 0...65535, got shape \(value.shape)")
+            throw ConfigError.invalidValue(
+                owner: Self.typeName, field: name,
+                reason: "must be 4 integers in 0...65535, got shape \(value.shape)")
         }
         counter.set(pieces.enumerated().reduce(0) { $0 | (UInt64($1.element) << (16 * UInt64($1.offset))) })
     }

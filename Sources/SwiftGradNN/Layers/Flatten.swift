@@ -37,8 +37,9 @@ public struct Reshape: Layer {
         targetShape = try config.intArray("target_shape")
         let bad = targetShape.filter { $0 == 0 || $0 < -1 }.count > 0 || targetShape.filter { $0 == -1 }.count > 1
         guard !targetShape.isEmpty, !bad else {
-            throw ConfigError.invalidValue(owner: config.owner, field: "target_shape",
-                                           reason: "\(targetShape) must hold positive extents and at most one -1")
+            throw ConfigError.invalidValue(
+                owner: config.owner, field: "target_shape",
+                reason: "\(targetShape) must hold positive extents and at most one -1")
         }
     }
 
@@ -52,8 +53,9 @@ public struct Reshape: Layer {
         let inferred = targetShape.contains(-1) ? (known > 0 && count % known == 0 ? count / known : -1) : known
         let shape = targetShape.map { $0 == -1 ? inferred : $0 }
         guard inferred > 0, shape.reduce(1, *) == count else {
-            throw ConfigError.invalidValue(owner: Self.typeName, field: "target_shape",
-                                           reason: "\(targetShape) does not fit input \(inputShape) (\(count) elements)")
+            throw ConfigError.invalidValue(
+                owner: Self.typeName, field: "target_shape",
+                reason: "\(targetShape) does not fit input \(inputShape) (\(count) elements)")
         }
         return shape
     }

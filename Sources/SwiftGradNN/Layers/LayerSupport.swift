@@ -12,8 +12,9 @@ extension ConfigError {
         case .wrongType(let o, let f, let e, let g): return .wrongType(owner: join(o), field: f, expected: e, got: g)
         case .invalidValue(let o, let f, let r): return .invalidValue(owner: join(o), field: f, reason: r)
         case .unknownName(let kind, let name, let known):
-            return .invalidValue(owner: context, field: "type",
-                                 reason: "names an unknown \(kind) '\(name)' (registered: \(known.sorted().joined(separator: ", ")))")
+            return .invalidValue(
+                owner: context, field: "type",
+                reason: "names an unknown \(kind) '\(name)' (registered: \(known.sorted().joined(separator: ", ")))")
         case .malformedJSON: return self
         }
     }

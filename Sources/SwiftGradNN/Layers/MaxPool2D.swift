@@ -39,8 +39,9 @@ public struct MaxPool2D: Layer {
     public func callAsFunction(_ input: Tensor) -> Tensor { pool(input, fusedReLU: false) }
 
     private func pool(_ input: Tensor, fusedReLU: Bool) -> Tensor {
-        maxPool2d(input, kernelSize: window.poolSize, stride: window.strides, padding: window.resolvedPadding,
-                  fusedReLU: fusedReLU)
+        maxPool2d(
+            input, kernelSize: window.poolSize, stride: window.strides, padding: window.resolvedPadding,
+            fusedReLU: fusedReLU)
     }
 }
 

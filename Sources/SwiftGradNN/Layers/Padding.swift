@@ -12,7 +12,10 @@ public enum Padding: Sendable, Equatable {
 
     /// Reads `key` from a config (default `"valid"`).
     public init(config: Config, key: String = "padding") throws {
-        guard config.has(key) else { self = .valid; return }
+        guard config.has(key) else {
+            self = .valid
+            return
+        }
         if case .string(let s)? = config[key] {
             switch s {
             case "valid": self = .valid

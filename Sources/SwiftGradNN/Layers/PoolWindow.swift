@@ -14,7 +14,8 @@ public struct PoolWindow: Sendable, Equatable {
     /// an even window).
     public init?(poolSize: Size2, strides: Size2? = nil, padding: Padding = .valid) {
         guard min(poolSize.h, poolSize.w) >= 1, let p = try? padding.resolve(kernel: poolSize, owner: ""),
-              p.h <= poolSize.h / 2, p.w <= poolSize.w / 2 else { return nil }
+            p.h <= poolSize.h / 2, p.w <= poolSize.w / 2
+        else { return nil }
         let s = strides ?? poolSize
         guard min(s.h, s.w) >= 1 else { return nil }
         (self.poolSize, self.strides, self.padding, self.resolvedPadding) = (poolSize, s, padding, p)
@@ -27,8 +28,9 @@ public struct PoolWindow: Sendable, Equatable {
         let padding = try Padding(config: config)
         let p = try padding.resolve(kernel: size, owner: config.owner)
         guard p.h <= size.h / 2, p.w <= size.w / 2 else {
-            throw ConfigError.invalidValue(owner: config.owner, field: "padding",
-                                           reason: "\(p) must be at most half the pool size \(size)")
+            throw ConfigError.invalidValue(
+                owner: config.owner, field: "padding",
+                reason: "\(p) must be at most half the pool size \(size)")
         }
         self.init(poolSize: size, strides: strides, padding: padding)!
     }
@@ -46,7 +48,7 @@ public struct PoolWindow: Sendable, Equatable {
         return [
             input[0],
             try windowOutput(input[1], kernel: poolSize.h, stride: strides.h, padding: p.h, owner: owner, field: "pool_size"),
-            try windowOutput(input[2], kernel: poolSize.w, stride: strides.w, padding: p.w, owner: owner, field: "pool_size"),
+            try windowOutput(input[2], kernel: poolSize.w, stride: strides.w, padding: p.w, owner: owner, field: "pool_size")
         ]
     }
 }

@@ -109,8 +109,9 @@ extension Config {
         let items = try array("class_weights")
         return try items.map { item in
             guard case .number(let d) = item, d.isFinite, d >= 0 else {
-                throw ConfigError.wrongType(owner: owner, field: "class_weights",
-                                            expected: "an array of non-negative numbers", got: item.kindName)
+                throw ConfigError.wrongType(
+                    owner: owner, field: "class_weights",
+                    expected: "an array of non-negative numbers", got: item.kindName)
             }
             return Float(d)
         }

@@ -14,7 +14,8 @@ public struct ConfusionMatrix: Sendable, Equatable, CustomStringConvertible {
     /// An all-zero matrix for `classCount` classes.
     public init(classCount: Int, classNames: [String]? = nil) {
         precondition(classCount >= 1, "ConfusionMatrix: classCount must be >= 1")
-        precondition(classNames.map { $0.count == classCount } ?? true, "ConfusionMatrix: \(classNames!.count) names for \(classCount) classes")
+        precondition(
+            classNames.map { $0.count == classCount } ?? true, "ConfusionMatrix: \(classNames!.count) names for \(classCount) classes")
         self.classCount = classCount
         self.counts = [Int](repeating: 0, count: classCount * classCount)
         self.classNames = classNames
@@ -75,12 +76,18 @@ public struct ConfusionMatrix: Sendable, Equatable, CustomStringConvertible {
 
     /// Per-class precision TP / predicted; nil when never predicted.
     public var precision: [Double?] {
-        (0..<classCount).map { k in let d = columnSum(k); return d == 0 ? nil : Double(self[k, k]) / Double(d) }
+        (0..<classCount).map { k in
+            let d = columnSum(k)
+            return d == 0 ? nil : Double(self[k, k]) / Double(d)
+        }
     }
 
     /// Per-class recall TP / actual; nil when the class never occurs.
     public var recall: [Double?] {
-        (0..<classCount).map { k in let d = rowSum(k); return d == 0 ? nil : Double(self[k, k]) / Double(d) }
+        (0..<classCount).map { k in
+            let d = rowSum(k)
+            return d == 0 ? nil : Double(self[k, k]) / Double(d)
+        }
     }
 
     /// A table: counts with true classes as rows, then IoU per class and the mean.

@@ -80,8 +80,9 @@ public struct TopKAccuracy: Metric {
 
     /// Adds a batch of logits [N, C] and class indices [N].
     public mutating func update(predictions: Tensor, targets: Tensor) {
-        precondition(predictions.rank == 2 && targets.count == predictions.shape[0],
-                     "TopKAccuracy: need logits [N, C] and targets [N], got \(predictions.shape) and \(targets.shape)")
+        precondition(
+            predictions.rank == 2 && targets.count == predictions.shape[0],
+            "TopKAccuracy: need logits [N, C] and targets [N], got \(predictions.shape) and \(targets.shape)")
         let c = predictions.shape[1]
         let labels = targets.scalars
         predictions.withUnsafeBufferPointer { p in

@@ -43,12 +43,14 @@ public struct Graph: CompositeLayer, MultiOutputLayer {
             let owner = "\(config.owner).nodes[\(i)]"
             nodes.append(try GraphNode(config: Config(fields, owner: owner), previous: nodes.last?.name ?? "input"))
         }
-        let outputs = try config.has("outputs") ? config.array("outputs").map { v -> String in
-            guard case .string(let s) = v else {
-                throw ConfigError.wrongType(owner: config.owner, field: "outputs", expected: "an array of node names", got: v.kindName)
-            }
-            return s
-        } : nil
+        let outputs =
+            try config.has("outputs")
+            ? config.array("outputs").map { v -> String in
+                guard case .string(let s) = v else {
+                    throw ConfigError.wrongType(owner: config.owner, field: "outputs", expected: "an array of node names", got: v.kindName)
+                }
+                return s
+            } : nil
         self.init(nodes: nodes, outputs: outputs)
         try validate(owner: config.owner)
     }
@@ -58,17 +60,20 @@ public struct Graph: CompositeLayer, MultiOutputLayer {
         var known: Set<String> = ["input"]
         for (i, node) in nodes.enumerated() {
             guard GraphNode.isValidName(node.name), !known.contains(node.name) else {
-                throw ConfigError.invalidValue(owner: owner, field: "nodes[\(i)].name",
-                                               reason: "'\(node.name)' must be unique, not \"input\", and use only letters, digits and '_'")
+                throw ConfigError.invalidValue(
+                    owner: owner, field: "nodes[\(i)].name",
+                    reason: "'\(node.name)' must be unique, not \"input\", and use only letters, digits and '_'")
             }
             for input in node.inputs where !known.contains(input) {
-                throw ConfigError.invalidValue(owner: owner, field: "nodes[\(i)].inputs",
-                                               reason: "'\(input)' is not \"input\" or an earlier node")
+                throw ConfigError.invalidValue(
+                    owner: owner, field: "nodes[\(i)].inputs",
+                    reason: "'\(input)' is not \"input\" or an earlier node")
             }
             let arity: ClosedRange<Int> = if case .layer = node.operation { 1...1 } else { 1...Int.max }
             guard arity.contains(node.inputs.count) else {
-                throw ConfigError.invalidValue(owner: owner, field: "nodes[\(i)].inputs",
-                                               reason: "a layer node takes exactly one input, got \(node.inputs.count)")
+                throw ConfigError.invalidValue(
+                    owner: owner, field: "nodes[\(i)].inputs",
+                    reason: "a layer node takes exactly one input, got \(node.inputs.count)")
             }
             known.insert(node.name)
         }
@@ -81,8 +86,10 @@ public struct Graph: CompositeLayer, MultiOutputLayer {
     }
 
     public var config: Config {
-        Config(["type": .string(Self.typeName), "nodes": .array(nodes.map(\.configValue)),
-                "outputs": .array(outputNames.map { .string($0) })])
+        Config([
+            "type": .string(Self.typeName), "nodes": .array(nodes.map(\.configValue)),
+            "outputs": .array(outputNames.map { .string($0) })
+        ])
     }
 
     /// The number of heads (`outputNames.count`).
@@ -121,7 +128,8 @@ public struct Graph: CompositeLayer, MultiOutputLayer {
         let rank = shapes[0].count
         let a = (axis < 0 ? axis + rank + 1 : axis) - 1
         guard a >= 0, a < rank, shapes.allSatisfy({ $0.count == rank }) else {
-            throw ConfigError.invalidValue(owner: "concatenate", field: "axis", reason: "\(axis) does not fit inputs \(shapes) (batch axis 0 excluded)")
+            throw ConfigError.invalidValue(
+                owner: "concatenate", field: "axis", reason: "\(axis) does not fit inputs \(shapes) (batch axis 0 excluded)")
         }
         for s in shapes where s.enumerated().contains(where: { $0.offset != a && $0.element != shapes[0][$0.offset] }) {
             throw ConfigError.invalidValue(owner: "concatenate", field: "inputs", reason: "\(shapes) differ off axis \(axis)")
@@ -176,10 +184,11 @@ public struct Graph: CompositeLayer, MultiOutputLayer {
         var givers: Set<String> = []
         for node in nodes {
             guard case .layer(let layer) = node.operation, !outputNames.contains(node.name),
-                  !node.inputs.contains(where: givers.contains),  // a taker does not give too
-                  let reader = readers[node.name], reader.count == 1,
-                  case .layer(let next) = nodes[reader[0]].operation,
-                  reluHandoff(from: layer, to: next) != nil else { continue }
+                !node.inputs.contains(where: givers.contains),  // a taker does not give too
+                let reader = readers[node.name], reader.count == 1,
+                case .layer(let next) = nodes[reader[0]].operation,
+                reluHandoff(from: layer, to: next) != nil
+            else { continue }
             givers.insert(node.name)
         }
         return givers
@@ -232,8 +241,9 @@ public struct Graph: CompositeLayer, MultiOutputLayer {
         let (head, rest) = splitBufferName(name)
         guard let i = nodes.firstIndex(where: { $0.name == head }), case .layer(var layer) = nodes[i].operation, let rest
         else {
-            throw ConfigError.invalidValue(owner: Self.typeName, field: name,
-                                           reason: "names no node \(kind) (expected \"<node>.<\(kind)>\")")
+            throw ConfigError.invalidValue(
+                owner: Self.typeName, field: name,
+                reason: "names no node \(kind) (expected \"<node>.<\(kind)>\")")
         }
         try set(&layer, rest)
         nodes[i].operation = .layer(layer)

@@ -53,7 +53,9 @@ public struct GraphNode: Sendable {
     /// True if `name` is usable as a node name.
     public static func isValidName(_ name: String) -> Bool {
         !name.isEmpty && name != "input"
-            && name.unicodeScalars.allSatisfy { ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "_" }
+            && name.unicodeScalars.allSatisfy {
+                ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) || $0 == "_"
+            }
     }
 
     /// Parses `{"name": "c1", "layer": {...}, "inputs": ["input"]}` or
@@ -62,12 +64,14 @@ public struct GraphNode: Sendable {
     /// node (or "input" for the first).
     init(config: Config, previous: String) throws {
         name = try config.string("name")
-        inputs = config.has("inputs") ? try config.array("inputs").map { v in
-            guard case .string(let s) = v else {
-                throw ConfigError.wrongType(owner: config.owner, field: "inputs", expected: "an array of node names", got: v.kindName)
-            }
-            return s
-        } : [previous]
+        inputs =
+            config.has("inputs")
+            ? try config.array("inputs").map { v in
+                guard case .string(let s) = v else {
+                    throw ConfigError.wrongType(owner: config.owner, field: "inputs", expected: "an array of node names", got: v.kindName)
+                }
+                return s
+            } : [previous]
         if config.has("layer") {
             try config.checkOnly(["layer", "inputs"])
             let sub = try config.object("layer")
@@ -94,7 +98,9 @@ public struct GraphNode: Sendable {
         var fields: [String: ConfigValue] = ["name": .string(name), "inputs": .array(inputs.map { .string($0) })]
         switch operation {
         case .layer(let l): fields["layer"] = .object(l.config.fields)
-        case .concatenate(let axis): fields["merge"] = "concatenate"; fields["axis"] = .int(axis)
+        case .concatenate(let axis):
+            fields["merge"] = "concatenate"
+            fields["axis"] = .int(axis)
         case .add: fields["merge"] = "add"
         }
         return .object(fields)

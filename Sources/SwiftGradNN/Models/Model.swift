@@ -90,8 +90,9 @@ public struct Model: ParameterContainer, Sendable {
     }
 
     private func checkInput(_ input: Tensor) {
-        precondition(Array(input.shape.dropFirst()) == inputShape,
-                     "Model: input \(input.shape) does not match [N] + input shape \(inputShape)")
+        precondition(
+            Array(input.shape.dropFirst()) == inputShape,
+            "Model: input \(input.shape) does not match [N] + input shape \(inputShape)")
     }
 
     public mutating func visitParameters(prefix: String, _ visitor: (String, inout Tensor) -> Void) {

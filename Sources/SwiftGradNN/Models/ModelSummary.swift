@@ -34,8 +34,10 @@ extension Model {
         var out = ["Model: \(root.dynamicTypeName), input shape \(inputShape), seed \(seed)", line(header.0, header.1, header.2), rule]
         out += cells.map { line($0.0, $0.1, $0.2) }
         let bufferCount = buffers.reduce(0) { $0 + $1.value.count }
-        out += [rule, "Total params: \(Self.grouped(parameterCount))", "Trainable params: \(Self.grouped(parameterCount))",
-                "Non-trainable buffers: \(Self.grouped(bufferCount))"]
+        out += [
+            rule, "Total params: \(Self.grouped(parameterCount))", "Trainable params: \(Self.grouped(parameterCount))",
+            "Non-trainable buffers: \(Self.grouped(bufferCount))"
+        ]
         return out.joined(separator: "\n")
     }
 

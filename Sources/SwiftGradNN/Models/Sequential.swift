@@ -51,8 +51,9 @@ public struct Sequential: CompositeLayer {
         for i in layers.indices {
             shape = try withContext("layers[\(i)]") {
                 if let multi = layers[i] as? any MultiOutputLayer, multi.outputCount != 1 {
-                    throw ConfigError.invalidValue(owner: multi.dynamicTypeName, field: "outputs",
-                                                   reason: "a layer with \(multi.outputCount) outputs cannot be chained in a Sequential")
+                    throw ConfigError.invalidValue(
+                        owner: multi.dynamicTypeName, field: "outputs",
+                        reason: "a layer with \(multi.outputCount) outputs cannot be chained in a Sequential")
                 }
                 return try layers[i].build(inputShape: shape, generator: &generator)
             }
@@ -122,8 +123,9 @@ public struct Sequential: CompositeLayer {
     ) throws {
         let (head, rest) = splitBufferName(name)
         guard let i = Int(head), layers.indices.contains(i), let rest else {
-            throw ConfigError.invalidValue(owner: Self.typeName, field: name,
-                                           reason: "names no child \(kind) (expected \"<index>.<\(kind)>\")")
+            throw ConfigError.invalidValue(
+                owner: Self.typeName, field: name,
+                reason: "names no child \(kind) (expected \"<index>.<\(kind)>\")")
         }
         try set(&layers[i], rest)
     }
@@ -131,7 +133,8 @@ public struct Sequential: CompositeLayer {
     /// One row per child, named by index; composite children expanded.
     public func summaryRows(prefix: String) -> [LayerSummaryRow] {
         layers.enumerated().flatMap { i, layer in
-            layerSummaryRows(of: layer, name: joinName(prefix, String(i)), outputShape: outputShapes.indices.contains(i) ? outputShapes[i] : [])
+            layerSummaryRows(
+                of: layer, name: joinName(prefix, String(i)), outputShape: outputShapes.indices.contains(i) ? outputShapes[i] : [])
         }
     }
 }

@@ -37,8 +37,9 @@ public struct UNet: CompositeLayer {
         /// Two unbuilt 3x3 convolutions with `filters` outputs each.
         public init(filters: Int, activation: Activation = .relu, initializer: Initializer) {
             func conv() -> Conv2D {
-                Conv2D(filters: filters, kernelSize: 3, padding: .explicit(1), activation: activation,
-                       kernelInitializer: initializer, biasInitializer: .zeros)
+                Conv2D(
+                    filters: filters, kernelSize: 3, padding: .explicit(1), activation: activation,
+                    kernelInitializer: initializer, biasInitializer: .zeros)
             }
             (conv1, conv2) = (conv(), conv())
         }
@@ -94,8 +95,10 @@ public struct UNet: CompositeLayer {
         classes: Int, channels: [Int] = [16, 32, 64, 128], bottleneck: Int = 256,
         inChannels: Int? = nil, activation: Activation = .relu, kernelInitializer: Initializer = .heUniform
     ) {
-        precondition(!channels.isEmpty && channels.allSatisfy { $0 >= 1 } && bottleneck >= 1 && classes >= 1,
-                     "UNet: need at least one level and positive channels, bottleneck and classes; got channels \(channels), bottleneck \(bottleneck), classes \(classes)")
+        precondition(
+            !channels.isEmpty && channels.allSatisfy { $0 >= 1 } && bottleneck >= 1 && classes >= 1,
+            "UNet: need at least one level and positive channels, bottleneck and classes; got channels \(channels), bottleneck \(bottleneck), classes \(classes)"
+        )
         precondition(inChannels.map { $0 >= 1 } ?? true, "UNet: inChannels must be positive")
         (self.channels, self.bottleneckChannels, self.classes) = (channels, bottleneck, classes)
         (self.inChannels, self.activation, self.kernelInitializer) = (inChannels, activation, kernelInitializer)
@@ -108,16 +111,18 @@ public struct UNet: CompositeLayer {
     }
 
     static func upsampler(filters: Int, outputPadding: Size2, _ initializer: Initializer) -> ConvTranspose2D {
-        ConvTranspose2D(filters: filters, kernelSize: 2, strides: 2, outputPadding: outputPadding,
-                        kernelInitializer: initializer, biasInitializer: .zeros)
+        ConvTranspose2D(
+            filters: filters, kernelSize: 2, strides: 2, outputPadding: outputPadding,
+            kernelInitializer: initializer, biasInitializer: .zeros)
     }
 
     public init(config: Config) throws {
         try config.checkOnly(["channels", "bottleneck", "classes", "in_channels", "activation", "kernel_initializer"])
         let channels = config.has("channels") ? try config.intArray("channels") : [16, 32, 64, 128]
         guard !channels.isEmpty, channels.allSatisfy({ $0 >= 1 }) else {
-            throw ConfigError.invalidValue(owner: config.owner, field: "channels",
-                                           reason: "must be a non-empty array of positive integers, got \(channels)")
+            throw ConfigError.invalidValue(
+                owner: config.owner, field: "channels",
+                reason: "must be a non-empty array of positive integers, got \(channels)")
         }
         let inChannels = config.has("in_channels") ? try config.int("in_channels", atLeast: 1) : nil
         self.init(
@@ -131,7 +136,7 @@ public struct UNet: CompositeLayer {
         var c = Config([
             "type": .string(Self.typeName), "channels": .array(channels.map { .int($0) }),
             "bottleneck": .int(bottleneckChannels), "classes": .int(classes),
-            "activation": activation.configValue, "kernel_initializer": .string(kernelInitializer.rawValue),
+            "activation": activation.configValue, "kernel_initializer": .string(kernelInitializer.rawValue)
         ])
         if let inChannels { c["in_channels"] = .int(inChannels) }
         return c
@@ -143,13 +148,15 @@ public struct UNet: CompositeLayer {
         let name = Self.typeName
         try checkRank(inputShape, 3, name, expected: "[C, H, W]")
         if let inChannels, inChannels != inputShape[0] {
-            throw ConfigError.invalidValue(owner: name, field: "in_channels",
-                                           reason: "is \(inChannels) but the input \(inputShape) has \(inputShape[0]) channels")
+            throw ConfigError.invalidValue(
+                owner: name, field: "in_channels",
+                reason: "is \(inChannels) but the input \(inputShape) has \(inputShape[0]) channels")
         }
         let minimum = 1 << depth
         guard inputShape[1] >= minimum, inputShape[2] >= minimum else {
-            throw ConfigError.invalidValue(owner: name, field: "channels",
-                                           reason: "has \(depth) levels, which need height and width of at least \(minimum); the input is \(inputShape)")
+            throw ConfigError.invalidValue(
+                owner: name, field: "channels",
+                reason: "has \(depth) levels, which need height and width of at least \(minimum); the input is \(inputShape)")
         }
         var shapes: [String: [Int]] = [:]
         var skips: [[Int]] = []
@@ -182,7 +189,8 @@ public struct UNet: CompositeLayer {
 
     /// [N, C, H, W] -> logits [N, classes, H, W].
     public func callAsFunction(_ input: Tensor) -> Tensor {
-        precondition(!partShapes.isEmpty, "UNet: not built; call build(inputShape:generator:) or put the layer in a Model before applying it")
+        precondition(
+            !partShapes.isEmpty, "UNet: not built; call build(inputShape:generator:) or put the layer in a Model before applying it")
         var skips: [Tensor] = []
         skips.reserveCapacity(depth)
         var x = input
@@ -213,8 +221,9 @@ public struct UNet: CompositeLayer {
 
     public func summaryRows(prefix: String) -> [LayerSummaryRow] {
         func row(_ part: String, _ type: String, _ layer: some ParameterContainer) -> LayerSummaryRow {
-            LayerSummaryRow(name: joinName(prefix, part), type: type, outputShape: partShapes[part] ?? [],
-                            parameterCount: layer.parameterCount)
+            LayerSummaryRow(
+                name: joinName(prefix, part), type: type, outputShape: partShapes[part] ?? [],
+                parameterCount: layer.parameterCount)
         }
         func block(_ part: String, _ b: DoubleConv) -> LayerSummaryRow {
             row(part, "double_conv", DoubleConvParameters(block: b))

@@ -22,8 +22,10 @@ public struct Adagrad: Optimizer {
     public var weightDecay: Float
 
     /// Creates an Adagrad optimizer.
-    public init(learningRate: Float = 0.01, learningRateDecay: Float = 0, initialAccumulatorValue: Float = 0,
-                epsilon: Float = 1e-10, weightDecay: Float = 0) {
+    public init(
+        learningRate: Float = 0.01, learningRateDecay: Float = 0, initialAccumulatorValue: Float = 0,
+        epsilon: Float = 1e-10, weightDecay: Float = 0
+    ) {
         self.learningRate = learningRate
         self.learningRateDecay = learningRateDecay
         self.initialAccumulatorValue = initialAccumulatorValue
@@ -35,19 +37,23 @@ public struct Adagrad: Optimizer {
     /// `epsilon`, `weight_decay`.
     public init(config: Config) throws {
         try config.checkOnly(["learning_rate", "lr", "lr_decay", "initial_accumulator_value", "epsilon", "weight_decay"])
-        self.init(learningRate: try config.learningRate(default: 0.01),
-                  learningRateDecay: try config.boundedFloat("lr_decay", default: 0, in: 0...Float.infinity),
-                  initialAccumulatorValue: try config.boundedFloat("initial_accumulator_value", default: 0,
-                                                                   in: 0...Float.infinity),
-                  epsilon: try config.boundedFloat("epsilon", default: 1e-10, in: 0...1),
-                  weightDecay: try config.boundedFloat("weight_decay", default: 0, in: 0...Float.infinity))
+        self.init(
+            learningRate: try config.learningRate(default: 0.01),
+            learningRateDecay: try config.boundedFloat("lr_decay", default: 0, in: 0...Float.infinity),
+            initialAccumulatorValue: try config.boundedFloat(
+                "initial_accumulator_value", default: 0,
+                in: 0...Float.infinity),
+            epsilon: try config.boundedFloat("epsilon", default: 1e-10, in: 0...1),
+            weightDecay: try config.boundedFloat("weight_decay", default: 0, in: 0...Float.infinity))
     }
 
     /// The config that rebuilds this optimizer.
     public var config: Config {
-        Config(["type": .string(Self.typeName), "learning_rate": .float(learningRate),
-                "lr_decay": .float(learningRateDecay), "initial_accumulator_value": .float(initialAccumulatorValue),
-                "epsilon": .float(epsilon), "weight_decay": .float(weightDecay)])
+        Config([
+            "type": .string(Self.typeName), "learning_rate": .float(learningRate),
+            "lr_decay": .float(learningRateDecay), "initial_accumulator_value": .float(initialAccumulatorValue),
+            "epsilon": .float(epsilon), "weight_decay": .float(weightDecay)
+        ])
     }
 
     /// The squared-gradient "sum", starting at `initialAccumulatorValue`.
@@ -56,8 +62,10 @@ public struct Adagrad: Optimizer {
     }
 
     /// One Adagrad step on `parameter`.
-    public func applySingle(parameter: inout Tensor, gradient: Tensor, state: inout [String: Tensor],
-                            step: Int, learningRate lr: Float) {
+    public func applySingle(
+        parameter: inout Tensor, gradient: Tensor, state: inout [String: Tensor],
+        step: Int, learningRate lr: Float
+    ) {
         checkGradient(parameter, gradient, Self.typeName)
         let clr = lr / (1 + Float(step - 1) * learningRateDecay)
         let (eps, wd) = (epsilon, weightDecay)

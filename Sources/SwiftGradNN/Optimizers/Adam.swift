@@ -26,8 +26,10 @@ public struct Adam: Optimizer {
     public var weightDecay: Float
 
     /// Creates an Adam optimizer.
-    public init(learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
-                epsilon: Float = 1e-8, weightDecay: Float = 0) {
+    public init(
+        learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
+        epsilon: Float = 1e-8, weightDecay: Float = 0
+    ) {
         self.learningRate = learningRate
         self.beta1 = beta1
         self.beta2 = beta2
@@ -43,8 +45,10 @@ public struct Adam: Optimizer {
 
     /// The config that rebuilds this optimizer.
     public var config: Config {
-        AdamHyperparameters(learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
-                            weightDecay: weightDecay).config(type: Self.typeName)
+        AdamHyperparameters(
+            learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
+            weightDecay: weightDecay
+        ).config(type: Self.typeName)
     }
 
     /// Zero first ("m") and second ("v") moment estimates.
@@ -53,10 +57,13 @@ public struct Adam: Optimizer {
     }
 
     /// One Adam step on `parameter`.
-    public func applySingle(parameter: inout Tensor, gradient: Tensor, state: inout [String: Tensor],
-                            step: Int, learningRate lr: Float) {
-        adamStep(parameter: &parameter, gradient: gradient, state: &state, step: step, learningRate: lr,
-                 beta1: beta1, beta2: beta2, epsilon: epsilon, l2: weightDecay, name: Self.typeName)
+    public func applySingle(
+        parameter: inout Tensor, gradient: Tensor, state: inout [String: Tensor],
+        step: Int, learningRate lr: Float
+    ) {
+        adamStep(
+            parameter: &parameter, gradient: gradient, state: &state, step: step, learningRate: lr,
+            beta1: beta1, beta2: beta2, epsilon: epsilon, l2: weightDecay, name: Self.typeName)
     }
 }
 
@@ -72,23 +79,28 @@ struct AdamHyperparameters {
 
     init(config: Config, defaultWeightDecay: Float) throws {
         try config.checkOnly(["learning_rate", "lr", "beta_1", "beta_2", "epsilon", "weight_decay"])
-        self.init(learningRate: try config.learningRate(default: 1e-3),
-                  beta1: try config.boundedFloat("beta_1", default: 0.9, in: 0...0.999_999),
-                  beta2: try config.boundedFloat("beta_2", default: 0.999, in: 0...0.999_999_9),
-                  epsilon: try config.boundedFloat("epsilon", default: 1e-8, in: 0...1),
-                  weightDecay: try config.boundedFloat("weight_decay", default: defaultWeightDecay, in: 0...Float.infinity))
+        self.init(
+            learningRate: try config.learningRate(default: 1e-3),
+            beta1: try config.boundedFloat("beta_1", default: 0.9, in: 0...0.999_999),
+            beta2: try config.boundedFloat("beta_2", default: 0.999, in: 0...0.999_999_9),
+            epsilon: try config.boundedFloat("epsilon", default: 1e-8, in: 0...1),
+            weightDecay: try config.boundedFloat("weight_decay", default: defaultWeightDecay, in: 0...Float.infinity))
     }
 
     func config(type: String) -> Config {
-        Config(["type": .string(type), "learning_rate": .float(learningRate), "beta_1": .float(beta1),
-                "beta_2": .float(beta2), "epsilon": .float(epsilon), "weight_decay": .float(weightDecay)])
+        Config([
+            "type": .string(type), "learning_rate": .float(learningRate), "beta_1": .float(beta1),
+            "beta_2": .float(beta2), "epsilon": .float(epsilon), "weight_decay": .float(weightDecay)
+        ])
     }
 }
 
 /// The Adam moment update and parameter step shared by `Adam` and `AdamW`;
 /// `l2` is added to the gradient as `l2 * p` (0 for AdamW).
-func adamStep(parameter: inout Tensor, gradient: Tensor, state: inout [String: Tensor], step: Int,
-              learningRate lr: Float, beta1: Float, beta2: Float, epsilon: Float, l2: Float, name: String) {
+func adamStep(
+    parameter: inout Tensor, gradient: Tensor, state: inout [String: Tensor], step: Int,
+    learningRate lr: Float, beta1: Float, beta2: Float, epsilon: Float, l2: Float, name: String
+) {
     checkGradient(parameter, gradient, name)
     precondition(step >= 1, "\(name): step counts from 1, got \(step)")
     // Bias corrections in double precision: beta^t underflows gently there.
@@ -108,8 +120,9 @@ func adamStep(parameter: inout Tensor, gradient: Tensor, state: inout [String: T
         m.withUnsafeMutableBufferPointer { m in
             v.withUnsafeMutableBufferPointer { v in
                 gradient.withUnsafeBufferPointer { g in
-                    ck_adam_step_f32(Int64(p.count), p.baseAddress, g.baseAddress, m.baseAddress, v.baseAddress,
-                                     stepSize, invRootBC2, b1, b2, eps, l2)
+                    ck_adam_step_f32(
+                        Int64(p.count), p.baseAddress, g.baseAddress, m.baseAddress, v.baseAddress,
+                        stepSize, invRootBC2, b1, b2, eps, l2)
                 }
             }
         }

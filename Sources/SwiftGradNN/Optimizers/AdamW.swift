@@ -19,8 +19,10 @@ public struct AdamW: Optimizer {
     public var weightDecay: Float
 
     /// Creates an AdamW optimizer.
-    public init(learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
-                epsilon: Float = 1e-8, weightDecay: Float = 0.01) {
+    public init(
+        learningRate: Float = 1e-3, beta1: Float = 0.9, beta2: Float = 0.999,
+        epsilon: Float = 1e-8, weightDecay: Float = 0.01
+    ) {
         self.learningRate = learningRate
         self.beta1 = beta1
         self.beta2 = beta2
@@ -36,8 +38,10 @@ public struct AdamW: Optimizer {
 
     /// The config that rebuilds this optimizer.
     public var config: Config {
-        AdamHyperparameters(learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
-                            weightDecay: weightDecay).config(type: Self.typeName)
+        AdamHyperparameters(
+            learningRate: learningRate, beta1: beta1, beta2: beta2, epsilon: epsilon,
+            weightDecay: weightDecay
+        ).config(type: Self.typeName)
     }
 
     /// Zero first ("m") and second ("v") moment estimates.
@@ -46,15 +50,18 @@ public struct AdamW: Optimizer {
     }
 
     /// One AdamW step on `parameter`.
-    public func applySingle(parameter: inout Tensor, gradient: Tensor, state: inout [String: Tensor],
-                            step: Int, learningRate lr: Float) {
+    public func applySingle(
+        parameter: inout Tensor, gradient: Tensor, state: inout [String: Tensor],
+        step: Int, learningRate lr: Float
+    ) {
         let shrink = 1 - lr * weightDecay
         if shrink != 1 {
             parameter.withUnsafeMutableBufferPointer { p in
                 for i in 0..<p.count { p[i] *= shrink }
             }
         }
-        adamStep(parameter: &parameter, gradient: gradient, state: &state, step: step, learningRate: lr,
-                 beta1: beta1, beta2: beta2, epsilon: epsilon, l2: 0, name: Self.typeName)
+        adamStep(
+            parameter: &parameter, gradient: gradient, state: &state, step: step, learningRate: lr,
+            beta1: beta1, beta2: beta2, epsilon: epsilon, l2: 0, name: Self.typeName)
     }
 }

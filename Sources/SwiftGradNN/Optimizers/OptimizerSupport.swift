@@ -31,8 +31,9 @@ extension Dictionary where Key == String, Value == Tensor {
     /// so the slot's buffer stays uniquely referenced and is updated in place.
     mutating func takeSlot(_ name: String, like parameter: Tensor, optimizer: String) -> Tensor {
         guard let t = removeValue(forKey: name) else { return Tensor.zeros(like: parameter) }
-        precondition(t.shape == parameter.shape,
-                     "\(optimizer): state slot '\(name)' has shape \(t.shape), parameter has \(parameter.shape)")
+        precondition(
+            t.shape == parameter.shape,
+            "\(optimizer): state slot '\(name)' has shape \(t.shape), parameter has \(parameter.shape)")
         return t
     }
 }
@@ -40,6 +41,7 @@ extension Dictionary where Key == String, Value == Tensor {
 /// Checks that a gradient fits its parameter (a programmer error otherwise).
 @inline(__always)
 func checkGradient(_ parameter: Tensor, _ gradient: Tensor, _ optimizer: String) {
-    precondition(parameter.shape == gradient.shape,
-                 "\(optimizer): gradient shape \(gradient.shape) does not match parameter shape \(parameter.shape)")
+    precondition(
+        parameter.shape == gradient.shape,
+        "\(optimizer): gradient shape \(gradient.shape) does not match parameter shape \(parameter.shape)")
 }

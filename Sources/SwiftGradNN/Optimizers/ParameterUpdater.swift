@@ -38,15 +38,19 @@ public struct ParameterUpdater: Sendable {
 
     /// Builds the optimizer registered as `name` with `fields`, e.g.
     /// `ParameterUpdater("adam", ["learning_rate": 1e-3])`.
-    public init(_ name: String, _ fields: [String: ConfigValue] = [:], schedule: (any LearningRateSchedule)? = nil,
-                clipNorm: Float? = nil, registry: Registry = .shared) throws {
+    public init(
+        _ name: String, _ fields: [String: ConfigValue] = [:], schedule: (any LearningRateSchedule)? = nil,
+        clipNorm: Float? = nil, registry: Registry = .shared
+    ) throws {
         self.init(try registry.optimizer(name, fields), schedule: schedule, clipNorm: clipNorm)
     }
 
     /// Builds from an optimizer config (`{"type": "adam", ...}`) and an
     /// optional schedule config.
-    public init(config: Config, schedule scheduleConfig: Config? = nil, clipNorm: Float? = nil,
-                registry: Registry = .shared) throws {
+    public init(
+        config: Config, schedule scheduleConfig: Config? = nil, clipNorm: Float? = nil,
+        registry: Registry = .shared
+    ) throws {
         let schedule = try scheduleConfig.map { try registry.schedule($0) }
         self.init(try registry.optimizer(config), schedule: schedule, clipNorm: clipNorm)
     }
@@ -98,8 +102,10 @@ public struct ParameterUpdater: Sendable {
 
 extension Registry {
     /// A `ParameterUpdater` around the optimizer registered as `name`.
-    public func updater(_ name: String, _ fields: [String: ConfigValue] = [:],
-                        schedule: (any LearningRateSchedule)? = nil, clipNorm: Float? = nil) throws -> ParameterUpdater {
+    public func updater(
+        _ name: String, _ fields: [String: ConfigValue] = [:],
+        schedule: (any LearningRateSchedule)? = nil, clipNorm: Float? = nil
+    ) throws -> ParameterUpdater {
         try ParameterUpdater(name, fields, schedule: schedule, clipNorm: clipNorm, registry: self)
     }
 }

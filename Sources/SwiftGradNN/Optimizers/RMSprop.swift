@@ -27,8 +27,10 @@ public struct RMSprop: Optimizer {
     public var weightDecay: Float
 
     /// Creates an RMSprop optimizer.
-    public init(learningRate: Float = 0.01, rho: Float = 0.99, epsilon: Float = 1e-8,
-                momentum: Float = 0, centered: Bool = false, weightDecay: Float = 0) {
+    public init(
+        learningRate: Float = 0.01, rho: Float = 0.99, epsilon: Float = 1e-8,
+        momentum: Float = 0, centered: Bool = false, weightDecay: Float = 0
+    ) {
         self.learningRate = learningRate
         self.rho = rho
         self.epsilon = epsilon
@@ -45,19 +47,22 @@ public struct RMSprop: Optimizer {
             throw ConfigError.invalidValue(owner: config.owner, field: "alpha", reason: "duplicates 'rho'; give only one")
         }
         let rhoKey = config.has("alpha") ? "alpha" : "rho"
-        self.init(learningRate: try config.learningRate(default: 0.01),
-                  rho: try config.boundedFloat(rhoKey, default: 0.99, in: 0...1),
-                  epsilon: try config.boundedFloat("epsilon", default: 1e-8, in: 0...1),
-                  momentum: try config.boundedFloat("momentum", default: 0, in: 0...1),
-                  centered: try config.bool("centered", default: false),
-                  weightDecay: try config.boundedFloat("weight_decay", default: 0, in: 0...Float.infinity))
+        self.init(
+            learningRate: try config.learningRate(default: 0.01),
+            rho: try config.boundedFloat(rhoKey, default: 0.99, in: 0...1),
+            epsilon: try config.boundedFloat("epsilon", default: 1e-8, in: 0...1),
+            momentum: try config.boundedFloat("momentum", default: 0, in: 0...1),
+            centered: try config.bool("centered", default: false),
+            weightDecay: try config.boundedFloat("weight_decay", default: 0, in: 0...Float.infinity))
     }
 
     /// The config that rebuilds this optimizer.
     public var config: Config {
-        Config(["type": .string(Self.typeName), "learning_rate": .float(learningRate), "rho": .float(rho),
-                "epsilon": .float(epsilon), "momentum": .float(momentum), "centered": .bool(centered),
-                "weight_decay": .float(weightDecay)])
+        Config([
+            "type": .string(Self.typeName), "learning_rate": .float(learningRate), "rho": .float(rho),
+            "epsilon": .float(epsilon), "momentum": .float(momentum), "centered": .bool(centered),
+            "weight_decay": .float(weightDecay)
+        ])
     }
 
     /// "square_avg", plus "grad_avg" when centered and "momentum_buffer" with momentum.
@@ -69,8 +74,10 @@ public struct RMSprop: Optimizer {
     }
 
     /// One RMSprop step on `parameter`.
-    public func applySingle(parameter: inout Tensor, gradient: Tensor, state: inout [String: Tensor],
-                            step: Int, learningRate lr: Float) {
+    public func applySingle(
+        parameter: inout Tensor, gradient: Tensor, state: inout [String: Tensor],
+        step: Int, learningRate lr: Float
+    ) {
         let name = Self.typeName
         checkGradient(parameter, gradient, name)
         let (rho, eps, mu, wd, centered) = (rho, epsilon, momentum, weightDecay, centered)

@@ -37,14 +37,17 @@ public struct SGD: Optimizer {
         if nesterov && momentum <= 0 {
             throw ConfigError.invalidValue(owner: config.owner, field: "nesterov", reason: "needs momentum > 0")
         }
-        self.init(learningRate: try config.learningRate(default: 0.01), momentum: momentum, nesterov: nesterov,
-                  weightDecay: try config.boundedFloat("weight_decay", default: 0, in: 0...Float.infinity))
+        self.init(
+            learningRate: try config.learningRate(default: 0.01), momentum: momentum, nesterov: nesterov,
+            weightDecay: try config.boundedFloat("weight_decay", default: 0, in: 0...Float.infinity))
     }
 
     /// The config that rebuilds this optimizer.
     public var config: Config {
-        Config(["type": .string(Self.typeName), "learning_rate": .float(learningRate), "momentum": .float(momentum),
-                "nesterov": .bool(nesterov), "weight_decay": .float(weightDecay)])
+        Config([
+            "type": .string(Self.typeName), "learning_rate": .float(learningRate), "momentum": .float(momentum),
+            "nesterov": .bool(nesterov), "weight_decay": .float(weightDecay)
+        ])
     }
 
     /// A zero "momentum_buffer" when momentum is on, otherwise no state.
@@ -53,8 +56,10 @@ public struct SGD: Optimizer {
     }
 
     /// One SGD step on `parameter`.
-    public func applySingle(parameter: inout Tensor, gradient: Tensor, state: inout [String: Tensor],
-                            step: Int, learningRate lr: Float) {
+    public func applySingle(
+        parameter: inout Tensor, gradient: Tensor, state: inout [String: Tensor],
+        step: Int, learningRate lr: Float
+    ) {
         checkGradient(parameter, gradient, "sgd")
         let (mu, wd, nest) = (momentum, weightDecay, nesterov)
         guard mu > 0 else {

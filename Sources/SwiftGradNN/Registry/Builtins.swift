@@ -9,6 +9,6 @@ extension Registry {
         BuiltinLayers.register(into:),
         BuiltinOptimizers.register(into:),
         BuiltinLosses.register(into:),
-        BuiltinSchedules.register(into:),
+        BuiltinSchedules.register(into:)
     ]
 }

@@ -66,8 +66,9 @@ public final class Registry: @unchecked Sendable {
     }
 
     private func checked(_ name: String, _ kind: String) -> String {
-        precondition(Registry.isValidName(name),
-                     "Registry: invalid \(kind) name '\(name)' (use lowercase [a-z0-9_.], e.g. \"mylib.fancy_adam\")")
+        precondition(
+            Registry.isValidName(name),
+            "Registry: invalid \(kind) name '\(name)' (use lowercase [a-z0-9_.], e.g. \"mylib.fancy_adam\")")
         return name
     }
 

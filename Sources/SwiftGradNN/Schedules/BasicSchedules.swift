@@ -81,14 +81,17 @@ public struct ExponentialSchedule: LearningRateSchedule {
     /// Builds from `decay_rate` (required), `decay_steps` (default 1), `staircase`.
     public init(config: Config) throws {
         try config.checkOnly(["decay_rate", "decay_steps", "staircase"])
-        self.init(decayRate: try config.nonNegative("decay_rate"), decaySteps: try config.positiveInt("decay_steps", default: 1),
-                  staircase: try config.bool("staircase", default: false))
+        self.init(
+            decayRate: try config.nonNegative("decay_rate"), decaySteps: try config.positiveInt("decay_steps", default: 1),
+            staircase: try config.bool("staircase", default: false))
     }
 
     /// The config that rebuilds this schedule.
     public var config: Config {
-        Config(["type": "exponential", "decay_rate": .number(decayRate), "decay_steps": .int(decaySteps),
-                "staircase": .bool(staircase)])
+        Config([
+            "type": "exponential", "decay_rate": .number(decayRate), "decay_steps": .int(decaySteps),
+            "staircase": .bool(staircase)
+        ])
     }
 
     /// `base * decayRate^(step / decaySteps)`.

@@ -36,7 +36,9 @@ public struct CosineSchedule: LearningRateSchedule {
         if config.has("min_lr") && config.has("alpha") {
             throw ConfigError.invalidValue(owner: config.owner, field: "alpha", reason: "conflicts with 'min_lr'; give only one")
         }
-        let floor: Floor = config.has("alpha") ? .fraction(Float(try config.nonNegative("alpha")))
+        let floor: Floor =
+            config.has("alpha")
+            ? .fraction(Float(try config.nonNegative("alpha")))
             : .absolute(Float(try config.nonNegative("min_lr", default: 0)))
         self.init(totalSteps: try config.positiveInt("total_steps"), floor: floor)
     }

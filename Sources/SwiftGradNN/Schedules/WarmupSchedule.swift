@@ -23,7 +23,8 @@ public struct LinearWarmupSchedule: LearningRateSchedule {
     /// looked up in `registry`.
     public init(config: Config, registry: Registry) throws {
         try config.checkOnly(["warmup_steps", "after"])
-        let after: any LearningRateSchedule = config.has("after")
+        let after: any LearningRateSchedule =
+            config.has("after")
             ? try registry.schedule(try config.object("after")) : ConstantSchedule()
         self.init(warmupSteps: try config.positiveInt("warmup_steps"), after: after)
     }

@@ -70,8 +70,9 @@ public enum PluginTestKit {
         var generator = SeededGenerator(seed: seed)
         var built = layer
         let outShape: [Int]
-        do { outShape = try built.build(inputShape: inputShape, generator: &generator) }
-        catch { throw Failure("\(type(of: layer)): build(inputShape: \(inputShape)) threw \(error)") }
+        do { outShape = try built.build(inputShape: inputShape, generator: &generator) } catch {
+            throw Failure("\(type(of: layer)): build(inputShape: \(inputShape)) threw \(error)")
+        }
         let input = Tensor.uniform([batch] + inputShape, lower: -1, upper: 1, generator: &generator)
         let projection = Tensor.normal([batch] + outShape, generator: &generator)
         let probe = Probe(layer: built, input: input)
@@ -100,7 +101,8 @@ public enum PluginTestKit {
             }
             let a = analytic.scalars, v = value.scalars
             var picker = SeededGenerator(seed: seed &+ UInt64(name.utf8.count))
-            let indices = v.count <= samplesPerTensor
+            let indices =
+                v.count <= samplesPerTensor
                 ? Array(v.indices) : (0..<samplesPerTensor).map { _ in Int(picker.next() % UInt64(v.count)) }
             for i in indices {
                 func numeric(_ h: Float) -> Double {
@@ -125,12 +127,16 @@ public enum PluginTestKit {
                 let label = "\(name == Probe.inputName ? "input" : name)[\(i)]"
                 if error > report.maxError { (report.maxError, report.worst) = (error, label) }
                 if error > tolerance {
-                    throw Failure("\(type(of: layer)): gradient of \(label) is \(a[i]), finite differences give \(n2) (relative error \(error) > \(tolerance))")
+                    throw Failure(
+                        "\(type(of: layer)): gradient of \(label) is \(a[i]), finite differences give \(n2) (relative error \(error) > \(tolerance))"
+                    )
                 }
             }
         }
         guard report.skippedNearKinks * 2 <= report.checked else {
-            throw Failure("\(type(of: layer)): \(report.skippedNearKinks) of \(report.checked + report.skippedNearKinks) points look non-smooth; is the forward pass deterministic?")
+            throw Failure(
+                "\(type(of: layer)): \(report.skippedNearKinks) of \(report.checked + report.skippedNearKinks) points look non-smooth; is the forward pass deterministic?"
+            )
         }
         return report
     }

@@ -63,8 +63,9 @@ public struct TensorBatchSource: BatchSource, Sendable {
 
     /// Creates a source over `inputs` [N, ...] and `targets` [N, ...].
     public init(inputs: Tensor, targets: Tensor, batchSize: Int, shuffleSeed: UInt64? = nil, dropLast: Bool = false) {
-        precondition(inputs.rank >= 1 && targets.rank >= 1 && inputs.shape[0] == targets.shape[0],
-                     "TensorBatchSource: inputs \(inputs.shape) and targets \(targets.shape) need the same first axis")
+        precondition(
+            inputs.rank >= 1 && targets.rank >= 1 && inputs.shape[0] == targets.shape[0],
+            "TensorBatchSource: inputs \(inputs.shape) and targets \(targets.shape) need the same first axis")
         precondition(batchSize >= 1, "TensorBatchSource: batchSize must be >= 1")
         (self.inputs, self.targets, self.batchSize, self.shuffleSeed, self.dropLast) = (inputs, targets, batchSize, shuffleSeed, dropLast)
     }
@@ -91,10 +92,11 @@ public struct TensorBatchSource: BatchSource, Sendable {
     public func batches(epoch: Int) -> AnySequence<TrainingBatch> {
         let order = order(epoch: epoch), count = batchCount ?? 0
         let (x, y, size) = (inputs, targets, batchSize)
-        return AnySequence((0..<count).lazy.map { b -> TrainingBatch in
-            let rows = Array(order[(b * size)..<min((b + 1) * size, order.count)])
-            return (Self.gather(x, rows), Self.gather(y, rows))
-        })
+        return AnySequence(
+            (0..<count).lazy.map { b -> TrainingBatch in
+                let rows = Array(order[(b * size)..<min((b + 1) * size, order.count)])
+                return (Self.gather(x, rows), Self.gather(y, rows))
+            })
     }
 
     /// Rows of `t` along axis 0, copied in the given order.

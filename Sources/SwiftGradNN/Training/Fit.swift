@@ -23,10 +23,13 @@ extension Trainer {
     /// - Returns: the logs of every epoch run by this call.
     /// - Throws: what a callback throws (training stops there).
     @discardableResult
-    public mutating func fit(_ data: any BatchSource, epochs: Int, validationData: (any BatchSource)? = nil,
-                             callbacks: [any Callback] = [], verbose: Bool = true) throws -> History {
-        let context = TrainingContext(saveCheckpoint: { _ in throw Self.notAtEpochEnd() },
-                                      saveWeights: { _, _ in throw Self.notAtEpochEnd() })
+    public mutating func fit(
+        _ data: any BatchSource, epochs: Int, validationData: (any BatchSource)? = nil,
+        callbacks: [any Callback] = [], verbose: Bool = true
+    ) throws -> History {
+        let context = TrainingContext(
+            saveCheckpoint: { _ in throw Self.notAtEpochEnd() },
+            saveWeights: { _, _ in throw Self.notAtEpochEnd() })
         context.state = progress.callbackState
         context.epochs = epochs
         context.globalStep = progress.step
@@ -40,8 +43,9 @@ extension Trainer {
             let epoch = progress.epoch
             context.epoch = epoch
             for cb in callbacks { try cb.onEpochBegin(epoch, context: context) }
-            let logs = try runEpoch(data, epoch: epoch, epochs: epochs, validationData: validationData,
-                                    callbacks: callbacks, context: context, verbose: verbose)
+            let logs = try runEpoch(
+                data, epoch: epoch, epochs: epochs, validationData: validationData,
+                callbacks: callbacks, context: context, verbose: verbose)
             progress.epoch += 1
             // Callbacks may save checkpoints now: hand them a snapshot of this epoch's end.
             let snapshot = self
@@ -70,8 +74,10 @@ extension Trainer {
     }
 
     /// One pass over `data` plus validation; returns the epoch's logs.
-    private mutating func runEpoch(_ data: any BatchSource, epoch: Int, epochs: Int, validationData: (any BatchSource)?,
-                                   callbacks: [any Callback], context: TrainingContext, verbose: Bool) throws -> Logs {
+    private mutating func runEpoch(
+        _ data: any BatchSource, epoch: Int, epochs: Int, validationData: (any BatchSource)?,
+        callbacks: [any Callback], context: TrainingContext, verbose: Bool
+    ) throws -> Logs {
         let start = Date()
         for i in metrics.indices { metrics[i].reset() }
         var bar = ProgressBar(title: "Epoch \(epoch + 1)/\(epochs)", total: data.batchCount, output: verbose ? output : .silent)

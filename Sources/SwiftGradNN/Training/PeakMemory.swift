@@ -7,28 +7,28 @@ public enum PeakMemory {
     /// (kilobytes on Linux, bytes on macOS). Nil if neither is available.
     public static func residentBytes() -> Int? {
         #if os(Linux)
-        if let kb = statusField("VmHWM") { return kb * 1024 }
+            if let kb = statusField("VmHWM") { return kb * 1024 }
         #endif
         var usage = rusage()
         #if os(Linux)
-        let who = __rusage_who_t(RUSAGE_SELF.rawValue)
+            let who = __rusage_who_t(RUSAGE_SELF.rawValue)
         #else
-        let who = RUSAGE_SELF
+            let who = RUSAGE_SELF
         #endif
         guard getrusage(who, &usage) == 0, usage.ru_maxrss > 0 else { return nil }
         #if os(macOS) || os(iOS)
-        return Int(usage.ru_maxrss)
+            return Int(usage.ru_maxrss)
         #else
-        return Int(usage.ru_maxrss) * 1024
+            return Int(usage.ru_maxrss) * 1024
         #endif
     }
 
     /// The current resident set size in bytes (`VmRSS`), Linux only.
     public static func currentResidentBytes() -> Int? {
         #if os(Linux)
-        return statusField("VmRSS").map { $0 * 1024 }
+            return statusField("VmRSS").map { $0 * 1024 }
         #else
-        return nil
+            return nil
         #endif
     }
 
@@ -46,7 +46,10 @@ public enum PeakMemory {
     public static func format(bytes: Int) -> String {
         let units = ["B", "KB", "MB", "GB", "TB"]
         var v = Double(bytes), i = 0
-        while v >= 1024 && i < units.count - 1 { v /= 1024; i += 1 }
+        while v >= 1024 && i < units.count - 1 {
+            v /= 1024
+            i += 1
+        }
         return i == 0 ? "\(bytes) B" : String(format: "%.1f %@", v, units[i])
     }
 }

@@ -86,7 +86,8 @@ public struct ProgressBar {
         var head = title + "  "
         if let total, total > 0 {
             let width = 30, filled = min(width, done * width / total)
-            let bar = String(repeating: "=", count: filled)
+            let bar =
+                String(repeating: "=", count: filled)
                 + (filled < width ? ">" + String(repeating: ".", count: width - filled - 1) : "")
             let pad = String(repeating: " ", count: max(0, String(total).count - String(done).count))
             head += "\(pad)\(done)/\(total) [\(bar)]"

@@ -42,14 +42,18 @@ public struct Trainer<M: ParameterContainer> {
     public var output: ProgressOutput = .standardOutput
 
     /// Creates a trainer with an explicit forward function.
-    public init(model: M, optimizer: ParameterUpdater, loss: @escaping (Tensor, Tensor) -> Tensor,
-                metrics: [any Metric] = [], forward: @escaping (M, Tensor) -> Tensor) {
+    public init(
+        model: M, optimizer: ParameterUpdater, loss: @escaping (Tensor, Tensor) -> Tensor,
+        metrics: [any Metric] = [], forward: @escaping (M, Tensor) -> Tensor
+    ) {
         (self.model, self.optimizer, self.loss, self.metrics, self.forward) = (model, optimizer, loss, metrics, forward)
     }
 
     /// Creates a trainer with a loss plugin and an explicit forward function.
-    public init(model: M, optimizer: ParameterUpdater, loss: any Loss, metrics: [any Metric] = [],
-                forward: @escaping (M, Tensor) -> Tensor) {
+    public init(
+        model: M, optimizer: ParameterUpdater, loss: any Loss, metrics: [any Metric] = [],
+        forward: @escaping (M, Tensor) -> Tensor
+    ) {
         self.init(model: model, optimizer: optimizer, loss: { loss($0, $1) }, metrics: metrics, forward: forward)
     }
 

@@ -35,14 +35,16 @@ extension Trainer {
             "epoch": "\(progress.epoch)", "step": "\(progress.step)", "seed": "\(progress.seed)",
             "optimizer_step": "\(optimizer.step)", "schedule_step": "\(optimizer.step)",
             "optimizer": optimizer.optimizer.config.description,
-            "callback_state": String(decoding: try JSONEncoder.sorted.encode(progress.callbackState), as: UTF8.self),
+            "callback_state": String(decoding: try JSONEncoder.sorted.encode(progress.callbackState), as: UTF8.self)
         ]
         if let schedule = optimizer.schedule { meta["schedule"] = schedule.config.description }
         if let clip = optimizer.clipNorm { meta["clip_norm"] = "\(clip)" }
         let trainingState = Checkpoint.trainingState(of: model).map { (Self.trainingStatePrefix + $0.name, $0.value) }
         try Checkpoint.save(optimizer.exportState() + trainingState, metadata: meta, to: Self.optimizerStateURL(for: url))
-        let weightsMeta = ["format": Self.checkpointFormat, "checkpoint_id": id, "epoch": "\(progress.epoch)",
-                           "step": "\(progress.step)", "optimizer_file": Self.optimizerStateURL(for: url).lastPathComponent]
+        let weightsMeta = [
+            "format": Self.checkpointFormat, "checkpoint_id": id, "epoch": "\(progress.epoch)",
+            "step": "\(progress.step)", "optimizer_file": Self.optimizerStateURL(for: url).lastPathComponent
+        ]
         try Checkpoint.saveWeights(of: model, metadata: weightsMeta, to: url)
     }
 
@@ -68,17 +70,21 @@ extension Trainer {
             return v
         }
         guard weightsMeta["checkpoint_id"] != nil, weightsMeta["checkpoint_id"] == meta["checkpoint_id"] else {
-            throw CheckpointError.badMetadata(file: optimURL.path, reason: "belongs to a different save than \(url.lastPathComponent) (checkpoint_id differs)")
+            throw CheckpointError.badMetadata(
+                file: optimURL.path, reason: "belongs to a different save than \(url.lastPathComponent) (checkpoint_id differs)")
         }
         let savedType = try Config(jsonString: try field("optimizer")).typeName()
         let ownType = try optimizer.optimizer.config.typeName()
         guard savedType == ownType else {
-            throw CheckpointError.badMetadata(file: optimURL.path, reason: "optimizer state is for '\(savedType)', this trainer uses '\(ownType)'")
+            throw CheckpointError.badMetadata(
+                file: optimURL.path, reason: "optimizer state is for '\(savedType)', this trainer uses '\(ownType)'")
         }
         let callbackState: [String: String]
-        do { callbackState = try JSONDecoder().decode([String: String].self, from: Data(try field("callback_state").utf8)) }
-        catch let e as CheckpointError { throw e }
-        catch { throw CheckpointError.badMetadata(file: optimURL.path, reason: "callback_state is not a JSON object of strings") }
+        do { callbackState = try JSONDecoder().decode([String: String].self, from: Data(try field("callback_state").utf8)) } catch let e
+            as CheckpointError
+        { throw e } catch {
+            throw CheckpointError.badMetadata(file: optimURL.path, reason: "callback_state is not a JSON object of strings")
+        }
         var newModel = model
         try Checkpoint.loadStateDict(weights, into: &newModel, file: url.path)
         // The model's training state, kept apart from the optimizer's slots.
@@ -105,8 +111,9 @@ extension Trainer {
         // Last, after every other check: the counters are shared with the
         // current model's layers.
         for (name, value) in savedState.sorted(by: { $0.key < $1.key }) {
-            do { try Checkpoint.setTrainingState(String(name.dropFirst(prefix.count)), value, on: &newModel) }
-            catch { throw CheckpointError.io(file: optimURL.path, reason: "cannot restore '\(name)': \(error)") }
+            do { try Checkpoint.setTrainingState(String(name.dropFirst(prefix.count)), value, on: &newModel) } catch {
+                throw CheckpointError.io(file: optimURL.path, reason: "cannot restore '\(name)': \(error)")
+            }
         }
         (model, optimizer, progress) = (newModel, newOptimizer, newProgress)
     }

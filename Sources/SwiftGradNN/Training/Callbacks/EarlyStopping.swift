@@ -23,8 +23,10 @@ public final class EarlyStopping: Callback {
     private var warned = false
 
     /// Creates the callback.
-    public init(monitor: String = "val_loss", patience: Int = 0, minDelta: Double = 0, mode: MonitorMode = .auto,
-                stateKey: String = "early_stopping") {
+    public init(
+        monitor: String = "val_loss", patience: Int = 0, minDelta: Double = 0, mode: MonitorMode = .auto,
+        stateKey: String = "early_stopping"
+    ) {
         precondition(patience >= 0 && minDelta >= 0, "EarlyStopping: patience and minDelta must be >= 0")
         (self.monitor, self.patience, self.minDelta) = (monitor, patience, minDelta)
         self.mode = mode.resolved(for: monitor)
@@ -43,7 +45,8 @@ public final class EarlyStopping: Callback {
         guard let value = logs[monitor] else {
             if !warned {
                 warned = true
-                FileHandle.standardError.write(Data("EarlyStopping: '\(monitor)' is not in the logs (\(logs.keys.joined(separator: ", "))); skipping\n".utf8))
+                FileHandle.standardError.write(
+                    Data("EarlyStopping: '\(monitor)' is not in the logs (\(logs.keys.joined(separator: ", "))); skipping\n".utf8))
             }
             return
         }

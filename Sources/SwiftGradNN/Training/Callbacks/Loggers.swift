@@ -24,8 +24,9 @@ final class LineWriter {
     var isEmpty: Bool { ((try? FileManager.default.attributesOfItem(atPath: url.path)[.size] as? Int) ?? 0) == 0 }
 
     func write(_ line: String) throws {
-        do { try handle?.write(contentsOf: Data((line + "\n").utf8)) }
-        catch { throw CheckpointError.io(file: url.path, reason: "cannot write log: \(error.localizedDescription)") }
+        do { try handle?.write(contentsOf: Data((line + "\n").utf8)) } catch {
+            throw CheckpointError.io(file: url.path, reason: "cannot write log: \(error.localizedDescription)")
+        }
     }
 
     func close() {

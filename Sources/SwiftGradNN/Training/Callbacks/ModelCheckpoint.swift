@@ -25,8 +25,10 @@ public final class ModelCheckpoint: Callback {
     public private(set) var saved: [URL] = []
 
     /// Creates the callback.
-    public init(path: String, monitor: String = "val_loss", saveBestOnly: Bool = false, weightsOnly: Bool = false,
-                mode: MonitorMode = .auto, stateKey: String = "model_checkpoint") {
+    public init(
+        path: String, monitor: String = "val_loss", saveBestOnly: Bool = false, weightsOnly: Bool = false,
+        mode: MonitorMode = .auto, stateKey: String = "model_checkpoint"
+    ) {
         (self.path, self.monitor, self.saveBestOnly, self.weightsOnly) = (path, monitor, saveBestOnly, weightsOnly)
         self.mode = mode.resolved(for: monitor)
         self.stateKey = stateKey
@@ -48,7 +50,9 @@ public final class ModelCheckpoint: Callback {
         if let v = logs[monitor] { metadata[monitor] = "\(v)" }
         if saveBestOnly {
             guard let value = logs[monitor] else {
-                throw CheckpointError.badMetadata(file: path, reason: "ModelCheckpoint monitors '\(monitor)', which is not in the logs (\(logs.keys.joined(separator: ", ")))")
+                throw CheckpointError.badMetadata(
+                    file: path,
+                    reason: "ModelCheckpoint monitors '\(monitor)', which is not in the logs (\(logs.keys.joined(separator: ", ")))")
             }
             guard mode.improves(value, on: best, minDelta: 0) else { return }
             best = value
