@@ -289,6 +289,19 @@ int ck_conv_wino_data_applies(const ck_conv_geom *cg) {
     return ck_wino_fits(cg->n, cg->co, cg->ci, g->ih, g->iw);
 }
 
+// The adjoint's plan with its filters: U[xi]^T, rows the forward's input
+// channels, k columns.
+static void adjoint_setup(const ck_conv_geom *cg, const float *w,
+                          const float *bias, wino_plan *pl) {
+    adjoint_plan(cg, bias, pl);
+    wino_plan up = *pl;
+    up.ci = cg->co;
+    up.co = cg->ci;
+    ck_wino_filters(&up, w, 9, (size_t)cg->ci * 9, 0);
+    pl->u = up.u;
+    pl->ustride = up.ustride;
+}
+
 // dx = the full correlation of dy with the flipped, transposed filters: a
 // 3x3 conv from co to ci channels padded by 2 - padding.
 void ck_conv_wino_backward_data(const ck_conv_geom *cg, const float *dy,
@@ -296,14 +309,7 @@ void ck_conv_wino_backward_data(const ck_conv_geom *cg, const float *dy,
     const ck_lower_geom *g = &cg->g;
     if (adjoint_applies(cg)) {
         wino_plan pl;
-        adjoint_plan(cg, bias, &pl);
-        // U[xi]^T: rows are the forward's input channels, k columns.
-        wino_plan up = pl;
-        up.ci = cg->co;
-        up.co = cg->ci;
-        ck_wino_filters(&up, w, 9, (size_t)cg->ci * 9, 0);
-        pl.u = up.u;
-        pl.ustride = up.ustride;
+        adjoint_setup(cg, w, bias, &pl);
         ck_wino_run(&pl, adjoint_task, dy, dx);
         return;
     }
@@ -340,13 +346,7 @@ void ck_conv_wino_pooled_backward(const ck_conv_geom *cg,
                                   float *dx, float *dw) {
     if (dx) {
         wino_plan pl;
-        adjoint_plan(cg, NULL, &pl);
-        wino_plan up = pl;
-        up.ci = cg->co;
-        up.co = cg->ci;
-        ck_wino_filters(&up, w, 9, (size_t)cg->ci * 9, 0);
-        pl.u = up.u;
-        pl.ustride = up.ustride;
+        adjoint_setup(cg, w, NULL, &pl);
         pl.poh = pool->out_h;
         pl.pow = pool->out_w;
         pl.pdy = dy;

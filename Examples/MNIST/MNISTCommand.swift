@@ -45,7 +45,10 @@ struct MNISTCommand: ParsableCommand {
     @Option(help: "Resume from a checkpoint written by --checkpoint.")
     var resume: String?
 
-    @Option(help: "Write one JSON object per epoch to this file.")
+    @Option(
+        help:
+            "Write one JSON object per epoch to this file: epoch, train_loss, train_accuracy, test_loss, test_accuracy, epoch_seconds, step_ms_median, test_seconds, images_per_second, peak_rss_bytes, learning_rate."
+    )
     var metricsOut: String?
 
     @Option(
