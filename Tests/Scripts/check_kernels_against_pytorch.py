@@ -4,7 +4,8 @@
 Builds CKernels/*.c into a shared library, then for random shapes and every
 parameter (stride, padding, dilation, groups, output_padding, bias,
 count_include_pad) compares forward and all backward passes of conv2d,
-conv_transpose2d, max_pool2d and avg_pool2d with torch's autograd.
+conv_transpose2d, max_pool2d, avg_pool2d and the fused conv2d + max pool
+with torch's autograd.
 
     pip install torch numpy
     python3 Tests/Scripts/check_kernels_against_pytorch.py [--cases 200] [--threads 2]
@@ -183,6 +184,61 @@ def check_pool(lib, rng, failures, is_max):
     compare(tag + " backward", dx, x.grad, failures)
 
 
+def check_conv_maxpool(lib, rng, failures):
+    """conv2d (+ bias, + ReLU) then max pool as one op (ck_conv2d_maxpool_*),
+    against torch's max_pool2d(relu(conv2d(x))): values, argmax indices and
+    the gradients of x, w and b. Half the cases are Winograd-sized 3x3 convs
+    with a 2x2 stride-2 pool (pooled in the output transform)."""
+    if rng.random() < 0.5:
+        c, k, kh, kw, s, pad = rng.randint(16, 40), rng.randint(16, 40), 3, 3, 1, rng.randint(0, 1)
+        h, w, n = rng.randint(6, 22), rng.randint(6, 22), rng.randint(2, 8)
+        pk, ps, pp = 2, 2, 0
+    else:
+        c, k, kh, kw = rng.randint(1, 4), rng.randint(1, 6), rng.randint(1, 3), rng.randint(1, 3)
+        s, pad = rng.randint(1, 2), rng.randint(0, 1)
+        h, w, n = rng.randint(6, 20), rng.randint(6, 20), rng.randint(1, 6)
+        pk = rng.randint(2, 3)
+        ps, pp = rng.randint(1, 2), rng.randint(0, pk // 2)
+    relu = rng.random() < 0.5
+    p = Conv(n, c, h, w, k, kh, kw, s, s, pad, pad, 1, 1, 1, 0, 0)
+    if lib.ck_conv2d_check(C.byref(p), None, 0) != 0:
+        return
+    q = Pool(n, k, p.out_h, p.out_w, pk, pk, ps, ps, pp, pp, 0, 0, 0)
+    if lib.ck_conv2d_maxpool_check(C.byref(p), C.byref(q), None, 0) != 0:
+        return
+    x = torch.randn(n, c, h, w, requires_grad=True)
+    wt = torch.randn(k, c, kh, kw, requires_grad=True)
+    b = torch.randn(k, requires_grad=True)
+    z = F.conv2d(x, wt, b, s, pad)
+    a = F.relu(z) if relu else z
+    y = F.max_pool2d(a, pk, ps, pp)
+    xn, wn, bn = (t.detach().numpy().copy() for t in (x, wt, b))
+    dyn = np.random.default_rng(rng.randint(0, 1 << 30)).standard_normal(y.shape).astype(np.float32)
+    out, ind = np.empty(y.shape, np.float32), np.empty(y.shape, np.int32)
+    lib.ck_conv2d_maxpool_forward_f32(C.byref(p), C.byref(q), ptr(xn), ptr(wn), ptr(bn), int(relu), ptr(out),
+                                      ind.ctypes.data_as(C.POINTER(C.c_int32)))
+    tag = f"conv2d_maxpool {n}x{c}x{h}x{w} k{k} {kh}x{kw} s{s} p{pad} pool {pk} s{ps} p{pp} relu={relu}"
+    compare(tag + " forward", out, y, failures)
+    # Each index must point at a maximum of its window in torch's output (a
+    # near-tie may pick another pixel than torch: the conv's rounding differs).
+    planes = a.detach().reshape(n * k, -1)
+    at = torch.gather(planes, 1, torch.from_numpy(ind.reshape(n * k, -1).astype(np.int64))).reshape(y.shape)
+    compare(tag + " indices", at.numpy(), y, failures)
+    # The gradients, given those indices: dy routed to them (through the
+    # ReLU's mask) and back through torch's conv.
+    routed = np.where(out > 0, dyn, 0).astype(np.float32) if relu else dyn
+    dz = torch.zeros(n * k, p.out_h * p.out_w)
+    dz.scatter_add_(1, torch.from_numpy(ind.reshape(n * k, -1).astype(np.int64)),
+                    torch.from_numpy(routed.reshape(n * k, -1)))
+    z.backward(dz.reshape(z.shape))
+    dx, dw_, db = np.empty_like(xn), np.empty_like(wn), np.empty(k, np.float32)
+    lib.ck_conv2d_maxpool_backward_f32(C.byref(p), C.byref(q), ptr(xn), ptr(wn), ptr(out) if relu else None, ptr(dyn),
+                                       ind.ctypes.data_as(C.POINTER(C.c_int32)), ptr(dx), ptr(dw_), ptr(db))
+    compare(tag + " backward_data", dx, x.grad, failures)
+    compare(tag + " backward_weight", dw_, wt.grad, failures)
+    compare(tag + " backward_bias", db, b.grad, failures)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--cases", type=int, default=200, help="random configurations per op")
@@ -196,7 +252,8 @@ def main():
     rng = random.Random(args.seed)
     failures = []
     checks = [lambda f: check_conv(lib, rng, f), lambda f: check_conv_transpose(lib, rng, f),
-              lambda f: check_pool(lib, rng, f, True), lambda f: check_pool(lib, rng, f, False)]
+              lambda f: check_pool(lib, rng, f, True), lambda f: check_pool(lib, rng, f, False),
+              lambda f: check_conv_maxpool(lib, rng, f)]
     passed = failed = 0
     for _ in range(args.cases):
         for check in checks:
