@@ -424,6 +424,10 @@ void ck_wino_task(const wino_plan *pl, const float *in, long t, float *out) {
 // Setup
 // ---------------------------------------------------------------------------
 
+// Input channels per unit of ck_wino_filters: a unit writes this many
+// channels' mr floats side by side for each xi (whole cache lines), not one.
+#define WINO_FILTER_CHANNELS 8
+
 // Transforms the filters of output channels [k0, k0 + mr) (one A panel)
 // and input channel c, storing them packed: element xi of panel row l at
 // dst[xi * ustride + l]. Filter (k, c) has taps w[k * sk + c * sc + tap],
@@ -451,6 +455,30 @@ static inline __attribute__((always_inline)) void filter_panel(
     }
 }
 
+// filter_panel for input channels [c0, c1), side by side from dst.
+static inline __attribute__((always_inline)) void filter_panels(
+    const float *w, size_t sk, size_t sc, int flip, int co, int k0, int c0,
+    int c1, int mr, float *dst, size_t ustride) {
+    for (int c = c0; c < c1; c++)
+        filter_panel(w, sk, sc, flip, co, k0, c, mr, dst + (c - c0) * mr,
+                     ustride);
+}
+
+static void filter_panels_base(const float *w, size_t sk, size_t sc, int flip,
+                               int co, int k0, int c0, int c1, int mr,
+                               float *dst, size_t ustride) {
+    filter_panels(w, sk, sc, flip, co, k0, c0, c1, mr, dst, ustride);
+}
+#if defined(__x86_64__) || defined(__i386__)
+// AVX2 without FMA: the same roundings as the baseline build, so U (and
+// every result) does not depend on the instruction set.
+__attribute__((target("avx2"))) static void filter_panels_avx2(
+    const float *w, size_t sk, size_t sc, int flip, int co, int k0, int c0,
+    int c1, int mr, float *dst, size_t ustride) {
+    filter_panels(w, sk, sc, flip, co, k0, c0, c1, mr, dst, ustride);
+}
+#endif
+
 // Transforms and packs all filters into the calling thread's CK_WS_PARTIAL
 // slot: U[xi] is the A operand of product xi, packed as ck_pack_a would
 // (panels of mr output channels, each ci columns of mr floats).
@@ -460,15 +488,20 @@ void ck_wino_filters(wino_plan *pl, const float *w, size_t sk, size_t sc,
     const int panels = ck_ceil_div(co, mr);
     pl->ustride = (size_t)panels * mr * ci;
     float *u = ck_ws_floats(CK_WS_PARTIAL, WXI * pl->ustride);
-    const long units = (long)panels * ci;
-    int nt =
-        (double)units * mr * WXI < WINO_SERIAL_FMAS ? 1 : ck_team_threads();
+    const int blocks = ck_ceil_div(ci, WINO_FILTER_CHANNELS);
+    const long units = (long)panels * blocks;
+    int nt = (double)panels * ci * mr * WXI < WINO_SERIAL_FMAS
+                 ? 1
+                 : ck_team_threads();
     (void)nt;  // unused without OpenMP
+    const wino_fns *fn = ck_wino_kernels();
 #pragma omp parallel for num_threads(nt) schedule(static) if (nt > 1)
     for (long t = 0; t < units; t++) {
-        const int p = (int)(t / ci), c = (int)(t % ci);
-        filter_panel(w, sk, sc, flip, co, p * mr, c, mr,
-                     u + (size_t)p * mr * ci + (size_t)c * mr, pl->ustride);
+        const int p = (int)(t / blocks);
+        const int c0 = (int)(t % blocks) * WINO_FILTER_CHANNELS;
+        const int c1 = ck_imin(ci, c0 + WINO_FILTER_CHANNELS);
+        fn->filters(w, sk, sc, flip, co, p * mr, c0, c1, mr,
+                    u + (size_t)p * mr * ci + (size_t)c0 * mr, pl->ustride);
     }
     pl->u = u;
 }
@@ -614,7 +647,8 @@ const wino_fns *ck_wino_kernels(void) {
                                   ck_wino_dy_tiles_base,
                                   ck_wino_adjoint_tiles_base,
                                   pool_tiles_base,
-                                  ck_wino_clip_window};
+                                  ck_wino_clip_window,
+                                  filter_panels_base};
 #if defined(__x86_64__) || defined(__i386__)
     static const wino_fns avx2 = {input_tiles_avx2,
                                   output_tiles_avx2,
@@ -622,7 +656,8 @@ const wino_fns *ck_wino_kernels(void) {
                                   ck_wino_dy_tiles_avx2,
                                   ck_wino_adjoint_tiles_avx2,
                                   pool_tiles_avx2,
-                                  ck_wino_clip_window_avx2};
+                                  ck_wino_clip_window_avx2,
+                                  filter_panels_avx2};
     if (ck_use_avx2()) return &avx2;
 #endif
     return &base;

@@ -94,6 +94,11 @@ typedef struct {
     // A window of eight planes copied, zero outside them.
     void (*clip)(const float *src, const ptrdiff_t *off, int ih, int iw,
                  int y0, int x0, int rows, int cols, float *win);
+    // The filters of one A panel (output channels k0..k0+mr-1) for input
+    // channels c0..c1-1, transformed and packed (ck_wino_filters).
+    void (*filters)(const float *w, size_t sk, size_t sc, int flip, int co,
+                    int k0, int c0, int c1, int mr, float *dst,
+                    size_t ustride);
 } wino_fns;
 const wino_fns *ck_wino_kernels(void);
 
@@ -182,7 +187,7 @@ static inline __attribute__((always_inline)) void transpose8x6(const v8 *r,
 
 // Skews a stride that is a multiple of 1 KiB by one cache line, so the 36
 // elements of a tile do not share cache sets.
-static size_t skew(size_t floats) {
+static inline size_t skew(size_t floats) {
     return floats % 256 == 0 ? floats + 16 : floats;
 }
 
