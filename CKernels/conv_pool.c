@@ -8,7 +8,11 @@
 // backward pass scatters the pooled gradient of a block into that buffer
 // and runs the conv's gradients on it. The kernels are the unfused ones,
 // called per block (inside the parallel region they run on one thread).
-// Compute-bound convs (GEMM, Winograd) run as one block of the whole batch.
+// Compute-bound convs (GEMM, Winograd) run as one block of the whole batch;
+// a Winograd conv with a 2x2 stride-2 pool pools in its output transform
+// and scatters the pooled gradient into its backward passes' padded dy
+// (conv_winograd.c, conv_winograd_data.c), the same bits as the unfused
+// passes.
 //
 // The weight gradient sums blocks in fixed chunks and the chunks in order,
 // so it is the same at any thread count, though not bit for bit the order
