@@ -73,16 +73,7 @@ static inline __attribute__((always_inline)) void output_rows(
     output_values(m, mstride, bias, y);
     if (relu)
         for (int e = 0; e < WM * WM; e++) relu8(&y[e]);
-    for (int r = 0; r < WM; r++) {
-        const v8 y0 = y[r * WM], y1 = y[r * WM + 1];
-        const v8 y2 = y[r * WM + 2], y3 = y[r * WM + 3];
-        const v8 u0 = LO(y0, y1), u1 = HI(y0, y1);
-        const v8 u2 = LO(y2, y3), u3 = HI(y2, y3);
-        q[r][0] = PLO(u0, u2);
-        q[r][1] = PHI(u0, u2);
-        q[r][2] = PLO(u1, u3);
-        q[r][3] = PHI(u1, u3);
-    }
+    for (int r = 0; r < WM; r++) transpose4x4x2(y + r * WM, q[r]);
 }
 // Row r of tile l from output_rows.
 static inline __attribute__((always_inline)) v4u tile_row(v8 q[WM][4], int r,
@@ -129,20 +120,9 @@ static inline __attribute__((always_inline)) void pool_tiles(
     // Lane l's window maxima (top-left, top-right, bottom-left,
     // bottom-right) gathered as tile_row gathers a row.
     v8 q[1][4], qi[1][4];
-    {
-        const v8 t0 = LO(pm[0], pm[1]), t1 = HI(pm[0], pm[1]);
-        const v8 t2 = LO(pm[2], pm[3]), t3 = HI(pm[2], pm[3]);
-        q[0][0] = PLO(t0, t2);
-        q[0][1] = PHI(t0, t2);
-        q[0][2] = PLO(t1, t3);
-        q[0][3] = PHI(t1, t3);
-        const v8 a = (v8)pi[0], b = (v8)pi[1], c = (v8)pi[2], d = (v8)pi[3];
-        const v8 u0 = LO(a, b), u1 = HI(a, b), u2 = LO(c, d), u3 = HI(c, d);
-        qi[0][0] = PLO(u0, u2);
-        qi[0][1] = PHI(u0, u2);
-        qi[0][2] = PLO(u1, u3);
-        qi[0][3] = PHI(u1, u3);
-    }
+    const v8 piv[4] = {(v8)pi[0], (v8)pi[1], (v8)pi[2], (v8)pi[3]};
+    transpose4x4x2(pm, q[0]);
+    transpose4x4x2(piv, qi[0]);
     for (int l = 0; l < 8; l++) {
         const int cols = pt->vw[l], rows = pt->vh[l];
         if (cols <= 0 || rows <= 0) continue;

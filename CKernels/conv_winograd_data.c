@@ -334,9 +334,8 @@ int ck_conv_wino_pooled_backward_applies(const ck_conv_geom *cg,
         return 0;
     // The weight gradient's padded mode (small images), the data
     // gradient's adjoint path: the two that pad dy whole.
-    const long tiles =
-        (long)ck_ceil_div(cg->g.oh, WM) * ck_ceil_div(cg->g.ow, WM);
-    return tiles < WINO_GRAD_PAD_TILES && (!with_dx || adjoint_applies(cg));
+    return wino_pads_images(cg->g.oh, cg->g.ow) &&
+           (!with_dx || adjoint_applies(cg));
 }
 
 void ck_conv_wino_pooled_backward(const ck_conv_geom *cg,
@@ -344,15 +343,12 @@ void ck_conv_wino_pooled_backward(const ck_conv_geom *cg,
                                   const float *w, const float *mask,
                                   const float *dy, const int32_t *indices,
                                   float *dx, float *dw) {
+    const wino_pooled_dy pooled = {pool, dy, mask, indices};
     if (dx) {
         wino_plan pl;
         adjoint_setup(cg, w, NULL, &pl);
-        pl.poh = pool->out_h;
-        pl.pow = pool->out_w;
-        pl.pdy = dy;
-        pl.pmask = mask;
-        pl.pidx = indices;
+        wino_read_pooled(&pl, &pooled);
         ck_wino_run(&pl, adjoint_task, NULL, dx);
     }
-    ck_wino_weight_grad(cg, x, NULL, pool, mask, dy, indices, dw);
+    ck_wino_weight_grad(cg, x, NULL, &pooled, dw);
 }

@@ -258,27 +258,20 @@ int ck_conv_wino_weight_applies(const ck_conv_geom *cg) {
            ck_gemm_arch_for(ck_isa_current())->mr == 6;
 }
 
-// The weight gradient of dense dy, or (pool set) of the gradient that
-// pool routes back from pdy, pmask and pidx.
+// The weight gradient of dense dy, or (pooled not NULL) of a pool's
+// gradient, which the padded mode scatters as it copies each image.
 void ck_wino_weight_grad(const ck_conv_geom *cg, const float *x,
-                         const float *dy, const ck_pool2d_params *pool,
-                         const float *pmask, const float *pdy,
-                         const int32_t *pidx, float *dw) {
+                         const float *dy, const wino_pooled_dy *pooled,
+                         float *dw) {
     const ck_lower_geom *g = &cg->g;
     wino_plan pl = ck_wino_plan_for(cg->n, cg->ci, cg->co, g->ih, g->iw, g->ph,
                                     g->pw, NULL);
-    if (pool) {
-        pl.poh = pool->out_h;
-        pl.pow = pool->out_w;
-        pl.pdy = pdy;
-        pl.pmask = pmask;
-        pl.pidx = pidx;
-    }
+    if (pooled) wino_read_pooled(&pl, pooled);
     const ck_gemm_arch *ar = pl.ar;
     const int nr = ar->nr, ci = pl.ci, co = pl.co;
     // Small images (where most tiles cross the border) are padded an image
     // at a time; larger ones read in place.
-    const int padded = (long)pl.th * pl.tw < WINO_GRAD_PAD_TILES;
+    const int padded = wino_pads_images(pl.oh, pl.ow);
     pl.cs =
         (size_t)(pl.th * WM + 2) * pl.wp;  // ck_wino_pad_rows': a whole image
     const int cpan = ck_ceil_div(ci, nr), kpan = ck_ceil_div(co, 6);
@@ -341,5 +334,5 @@ void ck_wino_weight_grad(const ck_conv_geom *cg, const float *x,
 
 void ck_conv_wino_weight_grad(const ck_conv_geom *cg, const float *x,
                               const float *dy, float *dw) {
-    ck_wino_weight_grad(cg, x, dy, NULL, NULL, NULL, NULL, dw);
+    ck_wino_weight_grad(cg, x, dy, NULL, dw);
 }

@@ -126,6 +126,31 @@ typedef struct {
     const int32_t *pidx;
 } wino_plan;
 
+// The gradient of a 2x2 stride-2 max pool, read by the backward passes in
+// place of a dense dy: pooled dy (through ReLU's mask when mask is not
+// NULL) and the pool's argmax indices.
+typedef struct {
+    const ck_pool2d_params *pool;
+    const float *dy, *mask;
+    const int32_t *indices;
+} wino_pooled_dy;
+
+// Makes plan pl read dy from g.
+static inline void wino_read_pooled(wino_plan *pl, const wino_pooled_dy *g) {
+    pl->poh = g->pool->out_h;
+    pl->pow = g->pool->out_w;
+    pl->pdy = g->dy;
+    pl->pmask = g->mask;
+    pl->pidx = g->indices;
+}
+
+// Whether the weight gradient copies each image zero-padded (small images,
+// most tiles over the border) rather than reading it in place.
+static inline int wino_pads_images(int oh, int ow) {
+    return (long)ck_ceil_div(oh, WM) * ck_ceil_div(ow, WM) <
+           WINO_GRAD_PAD_TILES;
+}
+
 // ---------------------------------------------------------------------------
 // The three transforms, on vectors of eight tiles (or eight filters).
 // ---------------------------------------------------------------------------
@@ -167,6 +192,18 @@ static inline __attribute__((always_inline)) void at6(const v8 *m, v8 *o,
 #define PHI(a, b) __builtin_shufflevector(a, b, 2, 3, 10, 11, 6, 7, 14, 15)
 #define QLO(a, b) __builtin_shufflevector(a, b, 0, 1, 2, 3, 8, 9, 10, 11)
 #define QHI(a, b) __builtin_shufflevector(a, b, 4, 5, 6, 7, 12, 13, 14, 15)
+
+// Four vectors a[0..3] transposed within their 4-lane halves: o[j] holds
+// lane j of a[0..3] in its low half and lane j + 4 in its high half.
+static inline __attribute__((always_inline)) void transpose4x4x2(const v8 *a,
+                                                                 v8 *o) {
+    const v8 t0 = LO(a[0], a[1]), t1 = HI(a[0], a[1]);
+    const v8 t2 = LO(a[2], a[3]), t3 = HI(a[2], a[3]);
+    o[0] = PLO(t0, t2);
+    o[1] = PHI(t0, t2);
+    o[2] = PLO(t1, t3);
+    o[3] = PHI(t1, t3);
+}
 
 static inline __attribute__((always_inline)) void transpose8x6(const v8 *r,
                                                                v8 *o) {
@@ -216,20 +253,11 @@ static inline __attribute__((always_inline)) void dy_transform(
             q[l] = *(const v4u *)(y + off[l] + (size_t)r * ld);
         // Lane l in the low half, l + 4 in the high half, then a 4x4
         // transpose within the halves.
-        const v8 w0 =
-            __builtin_shufflevector(q[0], q[4], 0, 1, 2, 3, 4, 5, 6, 7);
-        const v8 w1 =
-            __builtin_shufflevector(q[1], q[5], 0, 1, 2, 3, 4, 5, 6, 7);
-        const v8 w2 =
-            __builtin_shufflevector(q[2], q[6], 0, 1, 2, 3, 4, 5, 6, 7);
-        const v8 w3 =
-            __builtin_shufflevector(q[3], q[7], 0, 1, 2, 3, 4, 5, 6, 7);
-        const v8 t0 = LO(w0, w1), t1 = HI(w0, w1);
-        const v8 t2 = LO(w2, w3), t3 = HI(w2, w3);
-        d[r * WM + 0] = PLO(t0, t2);
-        d[r * WM + 1] = PHI(t0, t2);
-        d[r * WM + 2] = PLO(t1, t3);
-        d[r * WM + 3] = PHI(t1, t3);
+        v8 w[4];
+        for (int l = 0; l < 4; l++)
+            w[l] = __builtin_shufflevector(q[l], q[l + 4], 0, 1, 2, 3, 4, 5, 6,
+                                           7);
+        transpose4x4x2(w, d + r * WM);
     }
     for (int r = 0; r < WM; r++) a4(d + r * WM, e + r * WA, 1, 1);
     for (int j = 0; j < WA; j++) a4(e + j, o + j, WA, WA);
@@ -265,12 +293,11 @@ void ck_wino_pad_rows(const wino_plan *pl, const float *in, int img, int ty0,
 // 4x4 blocks (or scattered from a pool's gradient, pl->pdy).
 void ck_wino_pad_dy(const wino_plan *pl, const float *dy, int img, int nimg,
                     float *dst);
-// conv_winograd_weight.c: the weight gradient of dense dy, or (pool set)
-// of the gradient that pool routes back from pdy, pmask and pidx.
+// conv_winograd_weight.c: the weight gradient of dense dy, or (pooled not
+// NULL) of a pool's gradient; pooled needs wino_pads_images.
 void ck_wino_weight_grad(const ck_conv_geom *cg, const float *x,
-                         const float *dy, const ck_pool2d_params *pool,
-                         const float *pmask, const float *pdy,
-                         const int32_t *pidx, float *dw);
+                         const float *dy, const wino_pooled_dy *pooled,
+                         float *dw);
 
 // The kernels of wino_fns defined in the other two files.
 void ck_wino_grad_tile_base(const float *y, const ptrdiff_t *off, int ld,
