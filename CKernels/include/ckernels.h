@@ -304,6 +304,23 @@ void ck_reduce_to_f32(int rank, const int64_t *dims, const float *x,
 /// Softmax / log-softmax over the last axis of [rows, cols].
 void ck_softmax_f32(int64_t rows, int64_t cols, const float *x, float *out,
                     int log_space);
+/// Softmax cross-entropy of scores [outer, classes, inner] (class j of
+/// position (o, i) at x[(o * classes + j) * inner + i]) against float class
+/// indices labels[o * inner + i], with optional per-class weights. Writes
+/// the log-probabilities to logp (same layout, as ck_softmax_f32 computes
+/// them), the weighted sum of the positions' losses to *loss and the sum of
+/// their weights to *weight_sum. Returns -1, or the first position whose
+/// label is not a class index in 0..<classes (then *loss is not written).
+int64_t ck_softmax_xent_f32(int64_t outer, int64_t classes, int64_t inner,
+                            const float *x, const float *labels,
+                            const float *weights, float *logp, double *loss,
+                            double *weight_sum);
+/// Gradient of that loss times scale (the upstream gradient over the weight
+/// sum): dx = w[label] * scale * (exp(logp) - onehot(label)).
+void ck_softmax_xent_backward_f32(int64_t outer, int64_t classes,
+                                  int64_t inner, const float *logp,
+                                  const float *labels, const float *weights,
+                                  float scale, float *dx);
 /// Copies a strided view (rank <= CK_MAX_RANK) into a dense buffer.
 void ck_gather_strided_f32(int rank, const int64_t *dims, const float *x,
                            const int64_t *strides, float *out);

@@ -45,42 +45,39 @@ extension Tensor {
     }
 }
 
-/// Class indices held in a float tensor, checked against the class count.
-private func classIndices(_ labels: Tensor, classes: Int, op: String) -> [Int] {
-    labels.scalars.map { v in
-        let i = Int(v)
-        precondition(Float(i) == v && i >= 0 && i < classes, "\(op): label \(v) is not a class index in 0..<\(classes)")
-        return i
-    }
-}
-
-/// Mean cross-entropy of rows of logits [R, C] against class indices, with
-/// optional per-class weights (PyTorch's weighted mean: sum(w*nll)/sum(w)).
-private func rowCrossEntropy(_ logits: Tensor, _ labels: [Int], weights: [Float]?) -> Tensor {
-    let (rows, classes) = (logits.shape[0], logits.shape[1])
+/// Mean softmax cross-entropy of scores laid out [outer, classes, inner]
+/// (class axis last when inner is 1, NCHW scores when inner is H * W)
+/// against class indices stored as floats in `labels` ([outer, inner]),
+/// with optional per-class weights (PyTorch's weighted mean:
+/// sum(w * nll) / sum(w)).
+private func classCrossEntropy(
+    _ logits: Tensor, outer: Int, inner: Int, labels: Tensor, weights: [Float]?, op: String
+) -> Tensor {
+    let classes = logits.shape[1]
     let logp = Tensor(uninitializedShape: logits.shape)
-    ck_softmax_f32(Int64(rows), Int64(classes), logits.pointer, logp.pointer, 1)
     var total: Double = 0, weightSum: Double = 0
-    for r in 0..<rows {
-        let w = Double(weights?[labels[r]] ?? 1)
-        total -= w * Double(logp.pointer[r * classes + labels[r]])
-        weightSum += w
+    let bad = withOptionalPointer(weights) { w in
+        ck_softmax_xent_f32(
+            Int64(outer), Int64(classes), Int64(inner), logits.pointer, labels.pointer, w, logp.pointer, &total, &weightSum)
     }
+    precondition(bad < 0, "\(op): label \(bad < 0 ? 0 : labels.pointer[Int(bad)]) is not a class index in 0..<\(classes)")
     let norm = Float(weightSum > 0 ? weightSum : 1)
     let loss = Tensor(Float(total) / norm)
     return Tensor.record(loss, inputs: [logits]) { g in
         // d/dlogits = w_y * (softmax - onehot) / sum(w), times the upstream scalar.
-        let scale = g.scalar / norm
         let dx = Tensor(uninitializedShape: logp.shape)
-        for r in 0..<rows {
-            let w = (weights?[labels[r]] ?? 1) * scale
-            for c in 0..<classes {
-                let p = expf(logp.pointer[r * classes + c])
-                dx.pointer[r * classes + c] = w * (p - (c == labels[r] ? 1 : 0))
-            }
+        withOptionalPointer(weights) { w in
+            ck_softmax_xent_backward_f32(
+                Int64(outer), Int64(classes), Int64(inner), logp.pointer, labels.pointer, w, g.scalar / norm, dx.pointer)
         }
         return [dx]
     }
+}
+
+/// Calls `body` with a pointer to the array's floats, or nil without one.
+private func withOptionalPointer<R>(_ values: [Float]?, _ body: (UnsafePointer<Float>?) -> R) -> R {
+    guard let values else { return body(nil) }
+    return values.withUnsafeBufferPointer { body($0.baseAddress) }
 }
 
 /// Softmax cross-entropy averaged over the batch.
@@ -93,8 +90,13 @@ public func softmaxCrossEntropy(logits: Tensor, labels: Tensor, classWeights: [F
     precondition(
         logits.rank == 2 && labels.shape == [logits.shape[0]],
         "softmaxCrossEntropy: logits \(logits.shape) need [N, C] with labels [N], got labels \(labels.shape)")
-    let idx = classIndices(labels, classes: logits.shape[1], op: "softmaxCrossEntropy")
-    return rowCrossEntropy(logits, idx, weights: classWeights)
+    if let classWeights {
+        precondition(
+            classWeights.count == logits.shape[1],
+            "softmaxCrossEntropy: \(classWeights.count) class weights for \(logits.shape[1]) classes")
+    }
+    return classCrossEntropy(
+        logits, outer: logits.shape[0], inner: 1, labels: labels, weights: classWeights, op: "softmaxCrossEntropy")
 }
 
 /// Softmax cross-entropy against target distributions (one-hot or soft),
@@ -120,9 +122,9 @@ public func pixelwiseSoftmaxCrossEntropy(logits: Tensor, labels: Tensor, classWe
     if let classWeights {
         precondition(classWeights.count == c, "pixelwiseSoftmaxCrossEntropy: \(classWeights.count) class weights for \(c) classes")
     }
-    let rows = logits.permuted([0, 2, 3, 1]).reshaped(to: [-1, c])
-    let idx = classIndices(labels, classes: c, op: "pixelwiseSoftmaxCrossEntropy")
-    return rowCrossEntropy(rows, idx, weights: classWeights)
+    return classCrossEntropy(
+        logits, outer: logits.shape[0], inner: logits.shape[2] * logits.shape[3], labels: labels, weights: classWeights,
+        op: "pixelwiseSoftmaxCrossEntropy")
 }
 
 /// Binary cross-entropy on logits, averaged: mean(max(x,0) - x*z + log(1+e^-|x|)).
