@@ -24,6 +24,10 @@
 // Floats of V and Dy a block may take (8 MiB, well past L2: the products
 // stream them once per xi).
 #define WINO_GRAD_FLOATS (1L << 21)
+// Runs of blocks of the chunked schedule (see ck_wino_weight_grad), and
+// the most floats their dUs may take together (4 MiB).
+#define WINO_GRAD_CHUNKS 8
+#define WINO_GRAD_CHUNK_FLOATS (1L << 20)
 
 // o = G^T x for one line of six values (3 out).
 static inline __attribute__((always_inline)) void gt6(const v8 *x, v8 *o,
@@ -258,8 +262,68 @@ int ck_conv_wino_weight_applies(const ck_conv_geom *cg) {
            ck_gemm_arch_for(ck_isa_current())->mr == 6;
 }
 
+// Block b's tiles come in items: its tile rows [*i0, *i1), or in padded
+// mode its whole images.
+static void block_items(const wino_plan *pl, int padded, long b, long rows,
+                        long total, long *i0, long *i1) {
+    const long r0 = b * rows;
+    const long r1 = r0 + rows < total ? r0 + rows : total;
+    *i0 = padded ? r0 / pl->th : r0;
+    *i1 = padded ? r1 / pl->th : r1;
+}
+
+// Item i of block b (first tile row r0) transformed into bk.
+static void transform_item(const wino_plan *pl, const float *x,
+                           const float *dy, int padded, long i, long r0,
+                           const wino_block *bk) {
+    if (padded)
+        grad_image(pl, x, dy, (int)i, r0, bk);
+    else
+        grad_row(pl, x, dy, i, r0, bk);
+}
+
+// The operands of a block of t tiles in v and dyt.
+static wino_block block_at(const wino_plan *pl, long b, long rows, long total,
+                           float *v, float *dyt) {
+    const int cpan = ck_ceil_div(pl->ci, pl->ar->nr);
+    const int kpan = ck_ceil_div(pl->co, 6);
+    const long r0 = b * rows;
+    const long r1 = r0 + rows < total ? r0 + rows : total;
+    wino_block bk;
+    bk.t = (int)(r1 - r0) * pl->tw;
+    bk.v = v;
+    bk.dyt = dyt;
+    bk.vstride = skew((size_t)cpan * pl->ar->nr * bk.t);
+    bk.dstride = skew((size_t)kpan * 6 * bk.t);
+    return bk;
+}
+
+// dU[xi] (+)= Dy[xi] x V[xi]^T of a block for xi in [x0, x1).
+static void block_products(const wino_plan *pl, const wino_block *bk,
+                           int accumulate, int x0, int x1, float *du) {
+    const int ci = pl->ci, co = pl->co;
+    for (int xi = x0; xi < x1; xi++) {
+        const ck_b_source bs = {bk->v + xi * bk->vstride, NULL, 0};
+        ck_gemm_macro(pl->ar, co, ci, bk->t, 1.0f, bk->dyt + xi * bk->dstride,
+                      &bs, accumulate ? 1.0f : 0.0f, du + (size_t)xi * co * ci,
+                      ci);
+    }
+}
+
 // The weight gradient of dense dy, or (pooled not NULL) of a pool's
 // gradient, which the padded mode scatters as it copies each image.
+//
+// Two schedules, chosen by shape alone (results are the same at any thread
+// count either way):
+// - Shared (one block, or dU too large to copy): the team transforms a
+//   block, then runs its 36 products (a share of the xi each) into one dU,
+//   block after block, two barriers a block.
+// - Chunked (several blocks of small channel counts, as the U-Net's
+//   128x128 and 64x64 layers): the blocks go in WINO_GRAD_CHUNKS runs, each
+//   summed by one thread into a dU of its own with no barrier, the runs
+//   handed out as threads come free; then the dUs are added in run order.
+//   The shared schedule's 128 barriers a call left one thread idle for
+//   ~18% of the weight gradient's time in the U-Net step.
 void ck_wino_weight_grad(const ck_conv_geom *cg, const float *x,
                          const float *dy, const wino_pooled_dy *pooled,
                          float *dw) {
@@ -267,8 +331,7 @@ void ck_wino_weight_grad(const ck_conv_geom *cg, const float *x,
     wino_plan pl = ck_wino_plan_for(cg->n, cg->ci, cg->co, g->ih, g->iw, g->ph,
                                     g->pw, NULL);
     if (pooled) wino_read_pooled(&pl, pooled);
-    const ck_gemm_arch *ar = pl.ar;
-    const int nr = ar->nr, ci = pl.ci, co = pl.co;
+    const int nr = pl.ar->nr, ci = pl.ci, co = pl.co;
     // Small images (where most tiles cross the border) are padded an image
     // at a time; larger ones read in place.
     const int padded = wino_pads_images(pl.oh, pl.ow);
@@ -287,44 +350,68 @@ void ck_wino_weight_grad(const ck_conv_geom *cg, const float *x,
         blocks = (total + rows - 1) / rows;
     }
     const int tmax = (int)rows * pl.tw;
+    const size_t vfloats = WXI * (size_t)(cpan * nr * tmax + 16);
+    const size_t dfloats = WXI * (size_t)(kpan * 6 * tmax + 16);
+    const size_t usize = (size_t)WXI * co * ci;
+    const long chunks = blocks < WINO_GRAD_CHUNKS ? blocks : WINO_GRAD_CHUNKS;
+    const int chunked =
+        chunks > 1 && (double)chunks * usize <= WINO_GRAD_CHUNK_FLOATS;
 
-    // Shared: dU (8 floats of slack for the last 8-wide loads), and one
-    // block's operands.
-    float *du = ck_ws_floats(CK_WS_PARTIAL, (size_t)WXI * co * ci + 8);
-    memset(du + (size_t)WXI * co * ci, 0, 8 * sizeof(float));
-    float *v =
-        ck_ws_floats(CK_WS_BATCH, WXI * (size_t)(cpan * nr * tmax + 16));
-    float *dyt =
-        ck_ws_floats(CK_WS_PACK_A, WXI * (size_t)(kpan * 6 * tmax + 16));
+    // dU (the chunks' side by side), with 8 floats of slack for the last
+    // 8-wide loads of grad_filters.
+    const long nu = chunked ? chunks : 1;
+    float *du = ck_ws_floats(CK_WS_PARTIAL, nu * usize + 8);
+    memset(du + nu * usize, 0, 8 * sizeof(float));
+    // The shared schedule's one block of operands.
+    float *v = chunked ? NULL : ck_ws_floats(CK_WS_BATCH, vfloats);
+    float *dyt = chunked ? NULL : ck_ws_floats(CK_WS_PACK_A, dfloats);
 
     const int nt = ck_wino_threads(&pl);
     (void)nt;  // unused without OpenMP
+    long next = 0;
 #pragma omp parallel num_threads(nt) if (nt > 1)
     {
-        for (long b = 0; b < blocks; b++) {
-            const long r0 = b * rows;
-            const long r1 = r0 + rows < total ? r0 + rows : total;
-            wino_block bk;
-            bk.t = (int)(r1 - r0) * pl.tw;
-            bk.v = v;
-            bk.dyt = dyt;
-            bk.vstride = skew((size_t)cpan * nr * bk.t);
-            bk.dstride = skew((size_t)kpan * 6 * bk.t);
-            if (padded) {
-#pragma omp for schedule(static)
-                for (long img = r0 / pl.th; img < r1 / pl.th; img++)
-                    grad_image(&pl, x, dy, (int)img, r0, &bk);
-            } else {
-#pragma omp for schedule(static)
-                for (long gr = r0; gr < r1; gr++)
-                    grad_row(&pl, x, dy, gr, r0, &bk);
+        if (chunked) {
+            // This thread's operands.
+            float *tv = ck_ws_floats(CK_WS_BATCH, vfloats);
+            float *tdyt = ck_ws_floats(CK_WS_PACK_A, dfloats);
+            for (long p; (p = ck_next_piece(&next)) < chunks;) {
+                const long b0 = p * blocks / chunks;
+                const long b1 = (p + 1) * blocks / chunks;
+                for (long b = b0; b < b1; b++) {
+                    const wino_block bk =
+                        block_at(&pl, b, rows, total, tv, tdyt);
+                    long i0, i1;
+                    block_items(&pl, padded, b, rows, total, &i0, &i1);
+                    for (long i = i0; i < i1; i++)
+                        transform_item(&pl, x, dy, padded, i, b * rows, &bk);
+                    block_products(&pl, &bk, b > b0, 0, WXI, du + p * usize);
+                }
             }
+#pragma omp barrier
+            // dU = ((dU_0 + dU_1) + dU_2) + ..., element by element.
 #pragma omp for schedule(static)
-            for (int xi = 0; xi < WXI; xi++) {
-                const ck_b_source bs = {v + xi * bk.vstride, NULL, 0};
-                ck_gemm_macro(ar, co, ci, bk.t, 1.0f, dyt + xi * bk.dstride,
-                              &bs, b == 0 ? 0.0f : 1.0f,
-                              du + (size_t)xi * co * ci, ci);
+            for (long e0 = 0; e0 < (long)usize; e0 += 4096) {
+                const long e1 =
+                    e0 + 4096 < (long)usize ? e0 + 4096 : (long)usize;
+                for (long p = 1; p < chunks; p++) {
+                    const float *src = du + p * usize;
+                    for (long e = e0; e < e1; e++) du[e] += src[e];
+                }
+            }
+        } else {
+            for (long b = 0; b < blocks; b++) {
+                const wino_block bk = block_at(&pl, b, rows, total, v, dyt);
+                long i0, i1;
+                block_items(&pl, padded, b, rows, total, &i0, &i1);
+#pragma omp for schedule(static)
+                for (long i = i0; i < i1; i++) {
+                    transform_item(&pl, x, dy, padded, i, b * rows, &bk);
+                }
+                // One xi a thread at a time, each summed in block order.
+#pragma omp for schedule(static)
+                for (int xi = 0; xi < WXI; xi++)
+                    block_products(&pl, &bk, b > 0, xi, xi + 1, du);
             }
         }
 #pragma omp for schedule(static)

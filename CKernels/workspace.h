@@ -67,6 +67,17 @@ static inline int ck_team_threads(void) {
 #endif
 }
 
+// The next index a thread of a team takes from a shared counter (start it
+// at 0 before the parallel region): work handed out one piece at a time, so
+// a thread that runs slower (this VM's two cores often do not run at the
+// same speed) takes fewer pieces instead of holding up the other at the
+// end. Not OpenMP's schedule(dynamic): the toolchain clang compiles that to
+// __kmpc_dispatch_deinit, which Debian's libomp 14 does not have. Use it
+// only where results do not depend on which thread runs a piece.
+static inline long ck_next_piece(long *counter) {
+    return __atomic_fetch_add(counter, 1, __ATOMIC_RELAXED);
+}
+
 // v where mask > 0, else +0 (a NaN mask or v included), without a branch:
 // a ReLU's mask is near random, and a branch on it mispredicts half the
 // time (2x slower on MNIST's pooled gradients).
