@@ -307,18 +307,19 @@ void ck_softmax_f32(int64_t rows, int64_t cols, const float *x, float *out,
 /// Softmax cross-entropy of scores [outer, classes, inner] (class j of
 /// position (o, i) at x[(o * classes + j) * inner + i]) against float class
 /// indices labels[o * inner + i], with optional per-class weights. Writes
-/// the log-probabilities to logp (same layout, as ck_softmax_f32 computes
-/// them), the weighted sum of the positions' losses to *loss and the sum of
-/// their weights to *weight_sum. Returns -1, or the first position whose
-/// label is not a class index in 0..<classes (then *loss is not written).
+/// the softmax probabilities to prob (same layout), the weighted sum of the
+/// positions' losses to *loss and the sum of their weights to *weight_sum.
+/// Returns -1, or the first position whose label is not a class index in
+/// 0..<classes (then *loss is not written). Deterministic at any thread
+/// count.
 int64_t ck_softmax_xent_f32(int64_t outer, int64_t classes, int64_t inner,
                             const float *x, const float *labels,
-                            const float *weights, float *logp, double *loss,
+                            const float *weights, float *prob, double *loss,
                             double *weight_sum);
 /// Gradient of that loss times scale (the upstream gradient over the weight
-/// sum): dx = w[label] * scale * (exp(logp) - onehot(label)).
+/// sum): dx = w[label] * scale * (prob - onehot(label)).
 void ck_softmax_xent_backward_f32(int64_t outer, int64_t classes,
-                                  int64_t inner, const float *logp,
+                                  int64_t inner, const float *prob,
                                   const float *labels, const float *weights,
                                   float scale, float *dx);
 /// Copies a strided view (rank <= CK_MAX_RANK) into a dense buffer.

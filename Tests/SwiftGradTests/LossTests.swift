@@ -55,45 +55,59 @@ final class LossTests: XCTestCase {
         assertGradientsMatch("pixelwiseSoftmaxCrossEntropy", inputs: [l]) { pixelwiseSoftmaxCrossEntropy(logits: $0[0], labels: y) }
     }
 
-    /// Large enough for the kernel's parallel path and several summation
-    /// blocks (20,000 pixels): the loss and its gradient against naive
+    /// Large enough for the kernel's parallel path, several summation
+    /// blocks and its vector path (20,000 pixels), with scores spread over
+    /// +-1.2 and +-48: the loss and its gradient against naive
     /// double-precision sums over the transposed rows, bit for bit the same
     /// at 1 and 2 threads.
     func testPixelwiseCrossEntropyAtScale() {
         let (n, c, h, w) = (2, 3, 100, 100)
-        let l = awayFromZero([n, c, h, w], seed: 25)
         var g = SeededGenerator(seed: 26)
         let y = Tensor(shape: [n, h, w], scalars: (0..<(n * h * w)).map { _ in Float(g.next() % UInt64(c)) })
-        let weights: [Float] = [1, 2, 0.5]
-        let rows = l.permuted([0, 2, 3, 1]).reshaped(to: [-1, c]).scalars
         let labels = y.scalars.map { Int($0) }
-
-        var runs: [(Float, [Float])] = []
-        for threads in [1, 2] {
-            let saved = Kernels.threadCount
-            Kernels.threadCount = threads
-            defer { Kernels.threadCount = saved }
-            let (loss, grad) = valueWithGradient(at: l) { pixelwiseSoftmaxCrossEntropy(logits: $0, labels: y, classWeights: weights) }
-            runs.append((loss.scalar, grad.scalars))
-        }
-        XCTAssertEqual(runs[0].0.bitPattern, runs[1].0.bitPattern, "loss differs at 1 and 2 threads")
-        XCTAssertTrue(runs[0].1.elementsEqual(runs[1].1) { $0.bitPattern == $1.bitPattern }, "gradient differs at 1 and 2 threads")
-
-        let expected = naiveCrossEntropy(rows, labels, classes: c, weights: weights)
-        XCTAssertEqual(runs[0].0, expected, accuracy: 1e-5 * max(1, abs(expected)))
-        // d/dx of sum(w_y * nll) / sum(w) at pixel p, class j: w_y (softmax_j - [j == y]) / sum(w).
-        let wsum = labels.reduce(0.0) { $0 + Double(weights[$1]) }
-        var maxDiff: Double = 0
-        for (p, label) in labels.enumerated() {
-            let row = rows[(p * c)..<((p + 1) * c)].map(Double.init)
-            let z = row.map { Foundation.exp($0) }.reduce(0, +)
-            let (b, pix) = (p / (h * w), p % (h * w))
-            for j in 0..<c {
-                let want = Double(weights[label]) * (Foundation.exp(row[j]) / z - (j == label ? 1 : 0)) / wsum
-                maxDiff = max(maxDiff, abs(Double(runs[0].1[(b * c + j) * h * w + pix]) - want))
+        let weights: [Float] = [1, 2, 0.5]
+        for spread: Float in [1, 40] {
+            let l = awayFromZero([n, c, h, w], seed: 25) * spread
+            let rows = l.permuted([0, 2, 3, 1]).reshaped(to: [-1, c]).scalars
+            var runs: [(Float, [Float])] = []
+            for threads in [1, 2] {
+                let saved = Kernels.threadCount
+                Kernels.threadCount = threads
+                defer { Kernels.threadCount = saved }
+                let (loss, grad) = valueWithGradient(at: l) {
+                    pixelwiseSoftmaxCrossEntropy(logits: $0, labels: y, classWeights: weights)
+                }
+                runs.append((loss.scalar, grad.scalars))
             }
+            XCTAssertEqual(runs[0].0.bitPattern, runs[1].0.bitPattern, "loss differs at 1 and 2 threads")
+            XCTAssertTrue(runs[0].1.elementsEqual(runs[1].1) { $0.bitPattern == $1.bitPattern }, "gradient differs at 1 and 2 threads")
+
+            let expected = naiveCrossEntropy(rows, labels, classes: c, weights: weights)
+            XCTAssertEqual(runs[0].0, expected, accuracy: 1e-5 * max(1, abs(expected)), "spread \(spread)")
+            // d/dx of sum(w_y * nll) / sum(w) at pixel p, class j: w_y (softmax_j - [j == y]) / sum(w).
+            let wsum = labels.reduce(0.0) { $0 + Double(weights[$1]) }
+            var maxDiff: Double = 0
+            for (p, label) in labels.enumerated() {
+                let row = rows[(p * c)..<((p + 1) * c)].map(Double.init)
+                let top = row.max()!
+                let z = row.map { Foundation.exp($0 - top) }.reduce(0, +)
+                let (b, pix) = (p / (h * w), p % (h * w))
+                for j in 0..<c {
+                    let want = Double(weights[label]) * (Foundation.exp(row[j] - top) / z - (j == label ? 1 : 0)) / wsum
+                    maxDiff = max(maxDiff, abs(Double(runs[0].1[(b * c + j) * h * w + pix]) - want))
+                }
+            }
+            XCTAssertLessThan(maxDiff, 1e-8, "gradient against the naive one, spread \(spread)")
         }
-        XCTAssertLessThan(maxDiff, 1e-8, "gradient against the naive one")
+    }
+
+    /// A NaN score makes the loss NaN (on the vector path too), so a
+    /// diverging run shows.
+    func testPixelwiseCrossEntropyKeepsNaN() {
+        var l = awayFromZero([1, 3, 4, 8], seed: 27)
+        l.withUnsafeMutableBufferPointer { $0[5] = .nan }
+        let y = Tensor(shape: [1, 4, 8], scalars: (0..<32).map { Float($0 % 3) })
+        XCTAssertTrue(pixelwiseSoftmaxCrossEntropy(logits: l, labels: y).scalar.isNaN)
     }
 
     func testBinaryCrossEntropyAndMSE() {

@@ -54,21 +54,21 @@ private func classCrossEntropy(
     _ logits: Tensor, outer: Int, inner: Int, labels: Tensor, weights: [Float]?, op: String
 ) -> Tensor {
     let classes = logits.shape[1]
-    let logp = Tensor(uninitializedShape: logits.shape)
+    let prob = Tensor(uninitializedShape: logits.shape)
     var total: Double = 0, weightSum: Double = 0
     let bad = withOptionalPointer(weights) { w in
         ck_softmax_xent_f32(
-            Int64(outer), Int64(classes), Int64(inner), logits.pointer, labels.pointer, w, logp.pointer, &total, &weightSum)
+            Int64(outer), Int64(classes), Int64(inner), logits.pointer, labels.pointer, w, prob.pointer, &total, &weightSum)
     }
     precondition(bad < 0, "\(op): label \(bad < 0 ? 0 : labels.pointer[Int(bad)]) is not a class index in 0..<\(classes)")
     let norm = Float(weightSum > 0 ? weightSum : 1)
     let loss = Tensor(Float(total) / norm)
     return Tensor.record(loss, inputs: [logits]) { g in
         // d/dlogits = w_y * (softmax - onehot) / sum(w), times the upstream scalar.
-        let dx = Tensor(uninitializedShape: logp.shape)
+        let dx = Tensor(uninitializedShape: prob.shape)
         withOptionalPointer(weights) { w in
             ck_softmax_xent_backward_f32(
-                Int64(outer), Int64(classes), Int64(inner), logp.pointer, labels.pointer, w, g.scalar / norm, dx.pointer)
+                Int64(outer), Int64(classes), Int64(inner), prob.pointer, labels.pointer, w, g.scalar / norm, dx.pointer)
         }
         return [dx]
     }
