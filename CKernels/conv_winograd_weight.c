@@ -137,17 +137,17 @@ typedef struct {
 
 // Transforms global tile row gr (tile row gr % th of an image) of a block
 // whose first tile row is r0: the input tiles to V, the dy blocks to Dy,
-// reading them through the two sides. Tiles whose windows cross a side's
-// edge are copied zero-padded first.
+// reading them through the two sides. Input tiles whose windows cross the
+// edge go through input_edge; dy blocks that do are copied zero-padded
+// first.
 static void grad_tiles(const wino_plan *pl, wino_side in, wino_side out,
                        long gr, long r0, const wino_block *bk) {
     const int nr = pl->ar->nr, tw = pl->tw, ci = pl->ci, co = pl->co;
     const wino_fns *fn = ck_wino_kernels();
-    float win[8 * WA * 8];
+    float win[8 * WM * WM];
     ptrdiff_t off[8], woff[8];
 
     // Input tiles: 6 rows of 6 columns (8 read).
-    for (int l = 0; l < 8; l++) woff[l] = (ptrdiff_t)l * WA * 8;
     const int rows_in = in.y0 >= 0 && in.y0 + WA <= in.h;
     for (int c0 = 0; c0 < ci; c0 += 8) {
         // Lanes past the last channel repeat it (columns of the product
@@ -160,13 +160,12 @@ static void grad_tiles(const wino_plan *pl, wino_side in, wino_side out,
             float *dst = bk->v + (size_t)(c0 / nr) * bk->t * nr +
                          (size_t)t * nr + c0 % nr;
             const int x0 = in.x0 + tx * WM;
-            if (rows_in && x0 >= 0 && x0 + 8 <= in.w) {
+            if (rows_in && x0 >= 0 && x0 + 8 <= in.w)
                 fn->input(xc + (ptrdiff_t)in.y0 * in.ld + x0, off, in.ld, dst,
                           bk->vstride);
-            } else {
-                fn->clip(xc, off, in.h, in.w, in.y0, x0, WA, 8, win);
-                fn->input(win, woff, 8, dst, bk->vstride);
-            }
+            else
+                fn->input_edge(xc, off, in.ld, in.h, in.w, in.y0, x0, dst,
+                               bk->vstride);
         }
     }
     // dy blocks: 4 rows of 4 columns.

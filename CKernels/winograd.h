@@ -73,6 +73,11 @@ typedef struct {
     // at v[xi * vstride + l]).
     void (*input)(const float *x, const ptrdiff_t *off, int wp, float *v,
                   size_t vstride);
+    // Input tiles as input, for windows that cross the edge of the planes:
+    // rows y0 .. y0 + 5 and columns x0 .. x0 + 7 of the ih x iw planes at
+    // x + off[l] (rows ld apart), zero outside them.
+    void (*input_edge)(const float *x, const ptrdiff_t *off, int ld, int ih,
+                       int iw, int y0, int x0, float *v, size_t vstride);
     // Products of eight tiles to their 4x4 output blocks (+ bias, then
     // ReLU if relu).
     void (*output)(const float *m, size_t mstride, float bias, int relu,
