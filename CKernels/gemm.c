@@ -14,8 +14,13 @@
 static const ck_gemm_arch arch_generic =
     {6, 8, 120, 256, 4096, ck_ukernel_generic, CK_ISA_GENERIC};
 #if defined(__x86_64__) || defined(__i386__)
-static const ck_gemm_arch arch_avx2 = {6,          16,   144,
-                                       256,        4096, ck_ukernel_avx2,
+// AVX2: k blocks of up to 512 (a 32 KiB B panel, all of L1, still holds)
+// and A blocks of 72 rows (the same 144 KiB of L2 as 144 x 256): half the
+// passes over each C tile. SGEMM 1024^3 at 2 threads, configurations
+// alternating in one process (three runs of 60-100 each): median 3-5%
+// shorter than 144 x 256; at 1 thread within 1%.
+static const ck_gemm_arch arch_avx2 = {6,          16,   72,
+                                       512,        4096, ck_ukernel_avx2,
                                        CK_ISA_AVX2};
 static const ck_gemm_arch arch_avx512 =
     {6, 32, 144, 384, 4096, ck_ukernel_avx512, CK_ISA_AVX512};
