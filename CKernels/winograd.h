@@ -226,6 +226,15 @@ static inline __attribute__((always_inline)) void transpose8x6(const v8 *r,
     o[4] = QHI(s0, s4);
     o[5] = QHI(s1, s5);
 }
+// All eight columns of r[0..8) (o[j] holds lane j of every r).
+static inline __attribute__((always_inline)) void transpose8x8(const v8 *r,
+                                                               v8 *o) {
+    transpose8x6(r, o);
+    const v8 t1 = HI(r[0], r[1]), t3 = HI(r[2], r[3]);
+    const v8 t5 = HI(r[4], r[5]), t7 = HI(r[6], r[7]);
+    o[6] = QHI(PLO(t1, t3), PLO(t5, t7));
+    o[7] = QHI(PHI(t1, t3), PHI(t5, t7));
+}
 
 // Skews a stride that is a multiple of 1 KiB by one cache line, so the 36
 // elements of a tile do not share cache sets.
