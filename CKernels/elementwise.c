@@ -4,6 +4,10 @@
 #include <math.h>
 #include <string.h>
 
+#if defined(__x86_64__) || defined(__i386__)
+#include <immintrin.h>
+#endif
+
 #include "ckernels.h"
 
 // Below this many elements the OpenMP fork costs more than it saves.
@@ -154,18 +158,86 @@ void ck_copy_rows_f32(int64_t rows, int64_t len, const float *src,
     }
 }
 
-void ck_adam_step_f32(int64_t count, float *p, const float *g, float *m,
-                      float *v, float step_size, float inv_root_bc2,
-                      float beta1, float beta2, float eps, float l2) {
+// Adam on elements [i0, i1), one at a time.
+static void adam_range(int64_t i0, int64_t i1, float *p, const float *g,
+                       float *m, float *v, float step_size, float inv_root_bc2,
+                       float beta1, float beta2, float eps, float l2) {
 #pragma STDC FP_CONTRACT OFF
-#pragma omp parallel for schedule(static) if (count >= CK_PARALLEL_MIN)
-    for (int64_t i = 0; i < count; i++) {
+    for (int64_t i = i0; i < i1; i++) {
         const float gi = g[i] + l2 * p[i];
         const float mi = beta1 * m[i] + (1 - beta1) * gi;
         const float vi = beta2 * v[i] + (1 - beta2) * gi * gi;
         m[i] = mi;
         v[i] = vi;
         p[i] -= step_size * mi / (sqrtf(vi) * inv_root_bc2 + eps);
+    }
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+// The same operations in the same order, eight at a time: IEEE multiplies,
+// adds, divides and square roots round alike in every width, and there is
+// no FMA to fuse them, so the bits are adam_range's. (sqrtf's errno check
+// keeps the compiler from vectorizing adam_range: ~1.9% of a U-Net step.)
+__attribute__((target("avx2"))) static void adam_range_avx2(
+    int64_t i0, int64_t i1, float *p, const float *g, float *m, float *v,
+    float step_size, float inv_root_bc2, float beta1, float beta2, float eps,
+    float l2) {
+    const __m256 vl2 = _mm256_set1_ps(l2), vb1 = _mm256_set1_ps(beta1);
+    const __m256 vb2 = _mm256_set1_ps(beta2);
+    const __m256 c1 = _mm256_set1_ps(1 - beta1),
+                 c2 = _mm256_set1_ps(1 - beta2);
+    const __m256 vs = _mm256_set1_ps(step_size);
+    const __m256 vr = _mm256_set1_ps(inv_root_bc2), ve = _mm256_set1_ps(eps);
+    int64_t i = i0;
+    for (; i + 8 <= i1; i += 8) {
+        const __m256 pi = _mm256_loadu_ps(p + i);
+        const __m256 gi =
+            _mm256_add_ps(_mm256_loadu_ps(g + i), _mm256_mul_ps(vl2, pi));
+        const __m256 mi =
+            _mm256_add_ps(_mm256_mul_ps(vb1, _mm256_loadu_ps(m + i)),
+                          _mm256_mul_ps(c1, gi));
+        const __m256 vi =
+            _mm256_add_ps(_mm256_mul_ps(vb2, _mm256_loadu_ps(v + i)),
+                          _mm256_mul_ps(_mm256_mul_ps(c2, gi), gi));
+        _mm256_storeu_ps(m + i, mi);
+        _mm256_storeu_ps(v + i, vi);
+        const __m256 den =
+            _mm256_add_ps(_mm256_mul_ps(_mm256_sqrt_ps(vi), vr), ve);
+        _mm256_storeu_ps(p + i,
+                         _mm256_sub_ps(pi, _mm256_div_ps(_mm256_mul_ps(vs, mi),
+                                                         den)));
+    }
+    adam_range(i, i1, p, g, m, v, step_size, inv_root_bc2, beta1, beta2, eps,
+               l2);
+}
+#endif
+
+// Elements per task of ck_adam_step_f32.
+#define CK_ADAM_CHUNK 16384
+
+void ck_adam_step_f32(int64_t count, float *p, const float *g, float *m,
+                      float *v, float step_size, float inv_root_bc2,
+                      float beta1, float beta2, float eps, float l2) {
+    const int64_t chunks = (count + CK_ADAM_CHUNK - 1) / CK_ADAM_CHUNK;
+#if defined(__x86_64__) || defined(__i386__)
+    const int avx2 = strcmp(ck_isa_name(), "generic") != 0;
+#else
+    const int avx2 = 0;
+#endif
+#pragma omp parallel for schedule(static) if (count >= CK_PARALLEL_MIN)
+    for (int64_t c = 0; c < chunks; c++) {
+        const int64_t i0 = c * CK_ADAM_CHUNK;
+        const int64_t i1 =
+            i0 + CK_ADAM_CHUNK < count ? i0 + CK_ADAM_CHUNK : count;
+#if defined(__x86_64__) || defined(__i386__)
+        if (avx2) {
+            adam_range_avx2(i0, i1, p, g, m, v, step_size, inv_root_bc2, beta1,
+                            beta2, eps, l2);
+            continue;
+        }
+#endif
+        adam_range(i0, i1, p, g, m, v, step_size, inv_root_bc2, beta1, beta2,
+                   eps, l2);
     }
 }
 
