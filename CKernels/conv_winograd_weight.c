@@ -239,8 +239,10 @@ static void grad_image(const wino_plan *pl, const float *x, const float *dy,
 }
 
 // dw[k][c] = G^T dU[k][c] G for k in [k0, k1), eight c at a time.
-static void grad_filters(const float *du, int co, int ci, int k0, int k1,
-                         float *dw) {
+static inline __attribute__((always_inline)) void grad_filters(const float *du,
+                                                               int co, int ci,
+                                                               int k0, int k1,
+                                                               float *dw) {
     for (int k = k0; k < k1; k++)
         for (int c0 = 0; c0 < ci; c0 += 8) {
             v8 x[WXI], y[WA * 3], z[9];
@@ -254,6 +256,20 @@ static void grad_filters(const float *du, int co, int ci, int k0, int k1,
                     dw[((size_t)k * ci + c0 + l) * 9 + e] = z[e][l];
         }
 }
+static void grad_filters_base(const float *du, int co, int ci, int k0, int k1,
+                              float *dw) {
+    grad_filters(du, co, ci, k0, k1, dw);
+}
+#if defined(__x86_64__) || defined(__i386__)
+// AVX2 without FMA: the same roundings as the baseline build (whose v8
+// code ran as pairs of SSE operations with spills).
+__attribute__((target("avx2"))) static void grad_filters_avx2(const float *du,
+                                                              int co, int ci,
+                                                              int k0, int k1,
+                                                              float *dw) {
+    grad_filters(du, co, ci, k0, k1, dw);
+}
+#endif
 
 int ck_conv_wino_weight_applies(const ck_conv_geom *cg) {
     // The products take A panels of 6 rows (every ISA's mr).
@@ -413,8 +429,15 @@ void ck_wino_weight_grad(const ck_conv_geom *cg, const float *x,
                     block_products(&pl, &bk, b > 0, xi, xi + 1, du);
             }
         }
+#if defined(__x86_64__) || defined(__i386__)
+        void (*filters)(const float *, int, int, int, int, float *) =
+            ck_use_avx2() ? grad_filters_avx2 : grad_filters_base;
+#else
+        void (*filters)(const float *, int, int, int, int, float *) =
+            grad_filters_base;
+#endif
 #pragma omp for schedule(static)
-        for (int k = 0; k < co; k++) grad_filters(du, co, ci, k, k + 1, dw);
+        for (int k = 0; k < co; k++) filters(du, co, ci, k, k + 1, dw);
     }
 }
 
