@@ -328,6 +328,18 @@ __attribute__((target("avx2,fma"))) static void output_tiles_avx2(
     const long *ooff, const signed char *vw, const signed char *vh, int ow) {
     v8 q[WM][4];
     output_rows(m, mstride, bias, relu, q);
+    // Eight whole 4x4 blocks (all but the image's last row and column of
+    // tiles): plain stores, no per-row dispatch.
+    uint64_t wide, high;
+    memcpy(&wide, vw, sizeof wide);
+    memcpy(&high, vh, sizeof high);
+    if (wide == 0x0404040404040404ull && high == 0x0404040404040404ull) {
+        for (int r = 0; r < WM; r++)
+            for (int l = 0; l < 8; l++)
+                _mm_storeu_ps(out + ooff[l] + (size_t)r * ow,
+                              (__m128)tile_row(q, r, l));
+        return;
+    }
     for (int r = 0; r < WM; r++)
         for (int l = 0; l < 8; l++) {
             const int cols = r < vh[l] ? vw[l] : 0;
