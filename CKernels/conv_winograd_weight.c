@@ -13,10 +13,12 @@
 // block of dy under a tile, taken back through the output transform), the
 // gradient of the transformed filters is a sum over tiles,
 //     dU[xi] (co x ci) = sum over tiles of Dy[xi] (co x T) x V[xi]^T (T x ci),
-// and dw = G^T dU G. The tiles go in blocks of whole tile rows: the threads
-// transform a block (a tile row each at a time), then run the 36 products
-// (a share of the xi each), accumulating into dU in block order. Each dU[xi]
-// is summed by one thread in the same order whatever the thread count.
+// and dw = G^T dU G. The tiles go in blocks of whole tile rows, summed
+// into dU in block order: either the threads share each block (transform,
+// then a share of the 36 products each), or, for several blocks of small
+// channel counts, each run of blocks is summed by one thread into a dU of
+// its own and the runs are added in order (ck_wino_weight_grad). Either
+// way every sum has one order whatever the thread count.
 // ---------------------------------------------------------------------------
 
 // Tiles per block: the products' inner size.
