@@ -228,16 +228,8 @@ static void input_edge_base(const float *x, const ptrdiff_t *off, int ld,
                             size_t vstride) {
     float win[8 * WA * 8];
     ptrdiff_t woff[8];
-    for (int l = 0; l < 8; l++) {
-        woff[l] = (ptrdiff_t)l * WA * 8;
-        for (int r = 0; r < WA; r++)
-            for (int c = 0; c < 8; c++) {
-                const int y = y0 + r, xx = x0 + c;
-                const int in = y >= 0 && y < ih && xx >= 0 && xx < iw;
-                win[woff[l] + r * 8 + c] =
-                    in ? x[off[l] + (ptrdiff_t)y * ld + xx] : 0.0f;
-            }
-    }
+    for (int l = 0; l < 8; l++) woff[l] = (ptrdiff_t)l * WA * 8;
+    ck_wino_clip_window(x, off, ld, ih, iw, y0, x0, WA, 8, win);
     input_tiles(win, woff, 8, v, vstride);
 }
 // The output blocks of eight tiles: tile l's row r goes to out + ooff[l] +
@@ -290,7 +282,7 @@ __attribute__((target("avx2,fma"))) static void input_edge_avx2(
         float win[8 * WA * 8];
         ptrdiff_t woff[8];
         for (int l = 0; l < 8; l++) woff[l] = (ptrdiff_t)l * WA * 8;
-        ck_wino_clip_window_avx2(x, off, ih, iw, y0, x0, WA, 8, win);
+        ck_wino_clip_window_avx2(x, off, ld, ih, iw, y0, x0, WA, 8, win);
         input_tiles(win, woff, 8, v, vstride);
         return;
     }

@@ -76,10 +76,10 @@ typedef struct {
 } wino_block;
 
 // Copies the window [y0, y0 + rows) x [x0, x0 + cols) of the planes at
-// src + off[l] (ih x iw, l < 8) to win (lane l at win + l * rows * cols),
-// zero outside the planes. cols is 4 or 8.
-void ck_wino_clip_window(const float *src, const ptrdiff_t *off, int ih,
-                         int iw, int y0, int x0, int rows, int cols,
+// src + off[l] (ih x iw, rows ld apart, l < 8) to win (lane l at win + l *
+// rows * cols), zero outside the planes. cols is 4 or 8.
+void ck_wino_clip_window(const float *src, const ptrdiff_t *off, int ld,
+                         int ih, int iw, int y0, int x0, int rows, int cols,
                          float *win) {
     const int xa = x0 < 0 ? -x0 : 0;
     const int xb = iw - x0 < cols ? iw - x0 : cols;
@@ -89,7 +89,7 @@ void ck_wino_clip_window(const float *src, const ptrdiff_t *off, int ih,
             const int y = y0 + r;
             for (int c = 0; c < cols; c++) d[c] = 0.0f;
             if (y < 0 || y >= ih) continue;
-            const float *s = src + off[l] + (ptrdiff_t)y * iw + x0;
+            const float *s = src + off[l] + (ptrdiff_t)y * ld + x0;
             for (int c = xa; c < xb; c++) d[c] = s[c];
         }
 }
@@ -98,8 +98,8 @@ void ck_wino_clip_window(const float *src, const ptrdiff_t *off, int ih,
 // The same with masked loads, which read only the columns inside the plane
 // (and never fault on the others).
 __attribute__((target("avx2"))) void ck_wino_clip_window_avx2(
-    const float *src, const ptrdiff_t *off, int ih, int iw, int y0, int x0,
-    int rows, int cols, float *win) {
+    const float *src, const ptrdiff_t *off, int ld, int ih, int iw, int y0,
+    int x0, int rows, int cols, float *win) {
     const int xa = x0 < 0 ? -x0 : 0;
     const int xb = iw - x0 < cols ? iw - x0 : cols;
     const __m256i lane = _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7);
@@ -116,7 +116,7 @@ __attribute__((target("avx2"))) void ck_wino_clip_window_avx2(
             const float *s =
                 (const float *)((uintptr_t)src +
                                 sizeof(float) *
-                                    (uintptr_t)(off[l] + (ptrdiff_t)y * iw +
+                                    (uintptr_t)(off[l] + (ptrdiff_t)y * ld +
                                                 x0));
             if (cols == 8)
                 _mm256_storeu_ps(d, inside ? _mm256_maskload_ps(s, mask)
@@ -189,7 +189,8 @@ static void grad_tiles(const wino_plan *pl, wino_side in, wino_side out,
                 fn->grad(yk + (ptrdiff_t)out.y0 * out.ld + x0, off, out.ld,
                          dst, bk->dstride);
             } else {
-                fn->clip(yk, off, out.h, out.w, out.y0, x0, WM, WM, win);
+                fn->clip(yk, off, out.ld, out.h, out.w, out.y0, x0, WM, WM,
+                         win);
                 fn->grad(win, woff, WM, dst, bk->dstride);
             }
         }
@@ -431,12 +432,10 @@ void ck_wino_weight_grad(const ck_conv_geom *cg, const float *x,
                     block_products(&pl, &bk, b > 0, xi, xi + 1, du);
             }
         }
-#if defined(__x86_64__) || defined(__i386__)
-        void (*filters)(const float *, int, int, int, int, float *) =
-            ck_use_avx2() ? grad_filters_avx2 : grad_filters_base;
-#else
         void (*filters)(const float *, int, int, int, int, float *) =
             grad_filters_base;
+#if defined(__x86_64__) || defined(__i386__)
+        if (ck_use_avx2()) filters = grad_filters_avx2;
 #endif
 #pragma omp for schedule(static)
         for (int k = 0; k < co; k++) filters(du, co, ci, k, k + 1, dw);

@@ -9,6 +9,7 @@
 #endif
 
 #include "ckernels.h"
+#include "workspace.h"
 
 // Below this many elements the OpenMP fork costs more than it saves.
 #define CK_PARALLEL_MIN 32768
@@ -219,11 +220,8 @@ void ck_adam_step_f32(int64_t count, float *p, const float *g, float *m,
                       float *v, float step_size, float inv_root_bc2,
                       float beta1, float beta2, float eps, float l2) {
     const int64_t chunks = (count + CK_ADAM_CHUNK - 1) / CK_ADAM_CHUNK;
-#if defined(__x86_64__) || defined(__i386__)
-    const int avx2 = strcmp(ck_isa_name(), "generic") != 0;
-#else
-    const int avx2 = 0;
-#endif
+    const int avx2 = ck_use_avx2();
+    (void)avx2;  // unused off x86
 #pragma omp parallel for schedule(static) if (count >= CK_PARALLEL_MIN)
     for (int64_t c = 0; c < chunks; c++) {
         const int64_t i0 = c * CK_ADAM_CHUNK;

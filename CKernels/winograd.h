@@ -96,9 +96,9 @@ typedef struct {
     // (+ bias; ReLU on the maxima if relu) and its argmax.
     void (*pool)(const float *m, size_t mstride, float bias, int relu,
                  const wino_pool_tiles *pt, float *y, int32_t *ind);
-    // A window of eight planes copied, zero outside them.
-    void (*clip)(const float *src, const ptrdiff_t *off, int ih, int iw,
-                 int y0, int x0, int rows, int cols, float *win);
+    // A window of eight planes (rows ld apart) copied, zero outside them.
+    void (*clip)(const float *src, const ptrdiff_t *off, int ld, int ih,
+                 int iw, int y0, int x0, int rows, int cols, float *win);
     // The filters of one A panel (output channels k0..k0+mr-1) for input
     // channels c0..c1-1, transformed and packed (ck_wino_filters).
     void (*filters)(const float *w, size_t sk, size_t sc, int flip, int co,
@@ -316,8 +316,8 @@ void ck_wino_weight_grad(const ck_conv_geom *cg, const float *x,
 // The kernels of wino_fns defined in the other two files.
 void ck_wino_grad_tile_base(const float *y, const ptrdiff_t *off, int ld,
                             float *dst, size_t dstride);
-void ck_wino_clip_window(const float *src, const ptrdiff_t *off, int ih,
-                         int iw, int y0, int x0, int rows, int cols,
+void ck_wino_clip_window(const float *src, const ptrdiff_t *off, int ld,
+                         int ih, int iw, int y0, int x0, int rows, int cols,
                          float *win);
 void ck_wino_dy_tiles_base(const float *y, const ptrdiff_t *off, int ld,
                            float *dst, size_t dstride);
@@ -326,9 +326,9 @@ void ck_wino_adjoint_tiles_base(const float *m, size_t mstride, float *buf,
 #if defined(__x86_64__) || defined(__i386__)
 void ck_wino_grad_tile_avx2(const float *y, const ptrdiff_t *off, int ld,
                             float *dst, size_t dstride);
-void ck_wino_clip_window_avx2(const float *src, const ptrdiff_t *off, int ih,
-                              int iw, int y0, int x0, int rows, int cols,
-                              float *win);
+void ck_wino_clip_window_avx2(const float *src, const ptrdiff_t *off, int ld,
+                              int ih, int iw, int y0, int x0, int rows,
+                              int cols, float *win);
 void ck_wino_dy_tiles_avx2(const float *y, const ptrdiff_t *off, int ld,
                            float *dst, size_t dstride);
 void ck_wino_adjoint_tiles_avx2(const float *m, size_t mstride, float *buf,
