@@ -480,22 +480,24 @@ static inline __attribute__((always_inline)) void filter_panel(
     int mr, float *dst, size_t ustride) {
     // A filter's 9 taps are contiguous: its first 8 are one load, and an
     // 8 x 8 transpose puts the panel's filters in lanes (a scalar gather
-    // of 54 taps took most of the time).
-    v8 r[8], col[8], g[9], u[WXI];
-    float last[8];
+    // of 54 taps took most of the time). Tap 8 is the last column of the
+    // same transpose of the loads one float further on (gathered through
+    // memory, it stalled on the store forwarding).
+    v8 r[8], r1[8], col[8], g[9], u[WXI];
     for (int l = 0; l < 8; l++) {
         if (l < mr && k0 + l < co) {
             const float *f = w + (size_t)(k0 + l) * sk + (size_t)c * sc;
             r[l] = *(const v8u *)f;
-            last[l] = f[8];
+            r1[l] = *(const v8u *)(f + 1);
         } else {
-            r[l] = (v8){0};
-            last[l] = 0.0f;
+            r[l] = r1[l] = (v8){0};
         }
     }
     transpose8x8(r, col);
     for (int e = 0; e < 8; e++) g[flip ? 8 - e : e] = col[e];
-    memcpy(&g[flip ? 0 : 8], last, sizeof last);
+    const v8 t1 = HI(r1[0], r1[1]), t3 = HI(r1[2], r1[3]);
+    const v8 t5 = HI(r1[4], r1[5]), t7 = HI(r1[6], r1[7]);
+    g[flip ? 0 : 8] = QHI(PHI(t1, t3), PHI(t5, t7));
     filter_transform(g, u);
     for (int xi = 0; xi < WXI; xi++) {
         float *d = dst + xi * ustride;
