@@ -188,10 +188,11 @@ static void task_tiles(const wino_plan *pl, long t, long *r0, long *r1) {
     *r1 = *r0 + pl->rows < total ? *r0 + pl->rows : total;
 }
 
-// Copies the input rows under tile rows [ty0, ty1) of image img, all
-// channels, zero-padded, to x (channel stride pl->cs, rows pl->wp).
+// Copies the input rows under tile rows [ty0, ty1) of image img, channels
+// [c0, c1), zero-padded, to x (channel c at x + (c - c0) * pl->cs, rows
+// pl->wp apart).
 void ck_wino_pad_rows(const wino_plan *pl, const float *in, int img, int ty0,
-                      int ty1, float *x) {
+                      int ty1, int c0, int c1, float *x) {
     const size_t plane = (size_t)pl->ih * pl->iw;
     const int rows = (ty1 - ty0) * WM + 2;
     const int iy0 = ty0 * WM - pl->ph;
@@ -202,9 +203,9 @@ void ck_wino_pad_rows(const wino_plan *pl, const float *in, int img, int ty0,
     const int yb = pl->ih - iy0 < rows ? pl->ih - iy0 : rows;
     const int right = pl->wp - pl->pw - pl->iw;  // zeros after a row
     const size_t run = (size_t)(yb > ya ? yb - ya : 0) * pl->iw;
-    for (int c = 0; c < pl->ci; c++) {
+    for (int c = c0; c < c1; c++) {
         const float *src = in + ((size_t)img * pl->ci + c) * plane;
-        float *dst = x + c * pl->cs;
+        float *dst = x + (c - c0) * pl->cs;
         // The next channel's rows are a short run of their own, which the
         // hardware prefetchers find too late: start loading them now.
         if (c + 1 < pl->ci)
@@ -369,12 +370,17 @@ void ck_wino_task(const wino_plan *pl, const float *in, long t, float *out) {
     const size_t mstride = skew((size_t)ldm * pl->co);
 
     // Padded input, one segment per image the task touches, each segment
-    // pl->rows * 4 + 2 rows of every channel; 8 floats of slack at the end
-    // for the 8-wide row loads of the last tiles.
+    // pl->rows * 4 + 2 rows of every channel, or of one channel at a time
+    // (each copied just before its transform) when all would crowd L2 (the
+    // U-Net's 8x8 layers: forward 8-11% faster; its 128x128 ones, whose
+    // rows fit, ~2% slower so). 8 floats of slack at the end for the
+    // 8-wide row loads of the last tiles.
     const int nseg = (int)(r1 - 1) / th - (int)r0 / th + 1;
-    const size_t seg_floats = (size_t)pl->ci * pl->cs;
+    const int one = (size_t)nseg * pl->ci * pl->cs > WINO_PAD_ALL_FLOATS;
+    const size_t seg_floats = one ? pl->cs : (size_t)pl->ci * pl->cs;
     float *x = ck_ws_floats(CK_WS_COLS, nseg * seg_floats + 8);
     memset(x + nseg * seg_floats, 0, 8 * sizeof(float));
+    int seg_img[nseg], seg_ty0[nseg], seg_ty1[nseg];
     // Per tile: where its input starts in x, its output in out (offsets of
     // image, channel 0), and how much of its 4x4 block lies in the image.
     // With a fused pool, ooff, vw and vh place the tile's pooled block in
@@ -391,7 +397,12 @@ void ck_wino_task(const wino_plan *pl, const float *in, long t, float *out) {
         const long b = r1 < g0 + th ? r1 : g0 + th;
         const int img = (int)(g0 / th);
         const int ty0 = (int)(a - g0), ty1 = (int)(b - g0);
-        ck_wino_pad_rows(pl, in, img, ty0, ty1, x + s * seg_floats);
+        seg_img[s] = img;
+        seg_ty0[s] = ty0;
+        seg_ty1[s] = ty1;
+        if (!one)
+            ck_wino_pad_rows(pl, in, img, ty0, ty1, 0, pl->ci,
+                             x + s * seg_floats);
         for (int ty = ty0; ty < ty1; ty++)
             for (int tx = 0; tx < tw; tx++) {
                 const int i = (int)((g0 + ty - r0) * tw) + tx;
@@ -426,13 +437,17 @@ void ck_wino_task(const wino_plan *pl, const float *in, long t, float *out) {
 
     // V[xi]: panels of nr tiles, each ci rows of nr floats.
     float *v = ck_ws_floats(CK_WS_PACK_B, WXI * vstride);
-    for (int c = 0; c < pl->ci; c++)
+    for (int c = 0; c < pl->ci; c++) {
+        for (int s = 0; one && s < nseg; s++)
+            ck_wino_pad_rows(pl, in, seg_img[s], seg_ty0[s], seg_ty1[s], c,
+                             c + 1, x + s * seg_floats);
         for (int gi = 0; gi < groups; gi++) {
             const int l0 = gi * 8;
             float *vp =
                 v + (size_t)(l0 / nr) * pl->ci * nr + (size_t)c * nr + l0 % nr;
-            fn->input(x + c * pl->cs, off + l0, pl->wp, vp, vstride);
+            fn->input(one ? x : x + c * pl->cs, off + l0, pl->wp, vp, vstride);
         }
+    }
 
     // M[xi] = U[xi] x V[xi], co rows of ldm.
     float *m = ck_ws_floats(CK_WS_BATCH, WXI * mstride);

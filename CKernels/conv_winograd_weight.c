@@ -228,7 +228,7 @@ static void grad_image(const wino_plan *pl, const float *x, const float *dy,
     const int th = pl->th, ci = pl->ci, co = pl->co;
     const int ldy = pl->tw * WM, hy = th * WM;
     float *xr = ck_ws_floats(CK_WS_COLS, (size_t)ci * pl->cs + 8);
-    ck_wino_pad_rows(pl, x, img, 0, th, xr);
+    ck_wino_pad_rows(pl, x, img, 0, th, 0, ci, xr);
     memset(xr + (size_t)ci * pl->cs, 0, 8 * sizeof(float));
     float *yr = ck_ws_floats(CK_WS_AUX, (size_t)co * hy * ldy);
     ck_wino_pad_dy(pl, dy, img, 1, yr);

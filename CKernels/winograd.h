@@ -42,6 +42,9 @@
 // Largest input channel count: one k block, the B panel (ci x nr floats)
 // stays in L1.
 #define WINO_MAX_CI 512
+// Largest padded input (floats) a forward task copies for all channels
+// before transforming them; past it, one channel at a time.
+#define WINO_PAD_ALL_FLOATS (1L << 16)
 
 // Tiles per image below which the weight gradient copies each image
 // zero-padded (grad_image) instead of reading it in place (grad_row).
@@ -305,9 +308,10 @@ typedef void (*wino_task_fn)(const wino_plan *pl, const float *in, long t,
 void ck_wino_run(const wino_plan *pl, wino_task_fn task, const float *in,
                  float *out);
 void ck_wino_task(const wino_plan *pl, const float *in, long t, float *out);
-// Input rows under tile rows [ty0, ty1) of image img, zero-padded.
+// Input rows under tile rows [ty0, ty1) of image img, channels [c0, c1),
+// zero-padded.
 void ck_wino_pad_rows(const wino_plan *pl, const float *in, int img, int ty0,
-                      int ty1, float *x);
+                      int ty1, int c0, int c1, float *x);
 // conv_winograd_data.c: dy of images [img, img + nimg) zero-padded to whole
 // 4x4 blocks (or scattered from a pool's gradient, pl->pdy).
 void ck_wino_pad_dy(const wino_plan *pl, const float *dy, int img, int nimg,

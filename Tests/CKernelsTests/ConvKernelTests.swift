@@ -335,7 +335,11 @@ final class ConvKernelTests: XCTestCase {
             (params(n: 2, c: 24, h: 34, w: 30, k: 16, kernel: (3, 3), pad: (2, 2)), true, true),
             (params(n: 1, c: 16, h: 130, w: 66, k: 16, kernel: (3, 3), pad: (1, 1)), true, true),
             (params(n: 3, c: 96, h: 20, w: 20, k: 80, kernel: (3, 3), pad: (1, 1)), true, true),
-            (params(n: 4, c: 20, h: 19, w: 23, k: 18, kernel: (3, 3), pad: (0, 1)), true, true)
+            (params(n: 4, c: 20, h: 19, w: 23, k: 18, kernel: (3, 3), pad: (0, 1)), true, true),
+            // Tasks of four 8x8 images whose padded rows of all 64
+            // channels would crowd L2: copied a channel at a time, each
+            // just before its transform (forward and data gradient).
+            (params(n: 8, c: 64, h: 8, w: 8, k: 64, kernel: (3, 3), pad: (1, 1)), true, true)
         ]
         for (params, forward, data) in cases {
             var p = params
@@ -345,7 +349,7 @@ final class ConvKernelTests: XCTestCase {
             // The weight gradient takes it wherever the forward does.
             XCTAssertEqual(String(cString: ck_conv2d_algorithm(&p, 2)) == "winograd", forward, "\(p)")
         }
-        checkCases(cases.map(\.0), alsoGeneric: [0, 1, 4], rng: &rng)
+        checkCases(cases.map(\.0), alsoGeneric: [0, 1, 4, 9], rng: &rng)
     }
 
     func testWinogradCanBeSwitchedOff() {
