@@ -370,11 +370,11 @@ void ck_wino_task(const wino_plan *pl, const float *in, long t, float *out) {
     const size_t mstride = skew((size_t)ldm * pl->co);
 
     // Padded input, one segment per image the task touches, each segment
-    // pl->rows * 4 + 2 rows of every channel, or of one channel at a time
-    // (each copied just before its transform) when all would crowd L2 (the
-    // U-Net's 8x8 layers: forward 8-11% faster; its 128x128 ones, whose
-    // rows fit, ~2% slower so). 8 floats of slack at the end for the
-    // 8-wide row loads of the last tiles.
+    // pl->rows * 4 + 2 rows of every channel; or of one channel at a time,
+    // each copied just before its transform, when the rows of all would
+    // crowd L2 (the U-Net's 8x8 layers: forward 8-11% faster; its 128x128
+    // layers, whose rows fit, measured ~2% slower in that order). 8 floats
+    // of slack at the end for the 8-wide row loads of the last tiles.
     const int nseg = (int)(r1 - 1) / th - (int)r0 / th + 1;
     const int one = (size_t)nseg * pl->ci * pl->cs > WINO_PAD_ALL_FLOATS;
     const size_t seg_floats = one ? pl->cs : (size_t)pl->ci * pl->cs;
