@@ -228,15 +228,23 @@ static void input_tiles_base(const float *x, const ptrdiff_t *off, int wp,
                              float *v, size_t vstride) {
     input_tiles(x, off, wp, v, vstride);
 }
-// Edge tiles copied zero-padded into a window first.
-static void input_edge_base(const float *x, const ptrdiff_t *off, int ld,
-                            int ih, int iw, int y0, int x0, float *v,
-                            size_t vstride) {
+// Edge tiles copied zero-padded into a window by clip, then transformed.
+typedef void (*wino_clip_fn)(const float *src, const ptrdiff_t *off, int ld,
+                             int ih, int iw, int y0, int x0, int rows,
+                             int cols, float *win);
+static inline __attribute__((always_inline)) void input_window(
+    wino_clip_fn clip, const float *x, const ptrdiff_t *off, int ld, int ih,
+    int iw, int y0, int x0, float *v, size_t vstride) {
     float win[8 * WA * 8];
     ptrdiff_t woff[8];
     for (int l = 0; l < 8; l++) woff[l] = (ptrdiff_t)l * WA * 8;
-    ck_wino_clip_window(x, off, ld, ih, iw, y0, x0, WA, 8, win);
+    clip(x, off, ld, ih, iw, y0, x0, WA, 8, win);
     input_tiles(win, woff, 8, v, vstride);
+}
+static void input_edge_base(const float *x, const ptrdiff_t *off, int ld,
+                            int ih, int iw, int y0, int x0, float *v,
+                            size_t vstride) {
+    input_window(ck_wino_clip_window, x, off, ld, ih, iw, y0, x0, v, vstride);
 }
 // The output blocks of eight tiles: tile l's row r goes to out + ooff[l] +
 // r * ow, of which vw[l] columns and vh[l] rows lie inside the image.
@@ -285,11 +293,8 @@ __attribute__((target("avx2,fma"))) static void input_edge_avx2(
     const float *x, const ptrdiff_t *off, int ld, int ih, int iw, int y0,
     int x0, float *v, size_t vstride) {
     if (iw < 8) {
-        float win[8 * WA * 8];
-        ptrdiff_t woff[8];
-        for (int l = 0; l < 8; l++) woff[l] = (ptrdiff_t)l * WA * 8;
-        ck_wino_clip_window_avx2(x, off, ld, ih, iw, y0, x0, WA, 8, win);
-        input_tiles(win, woff, 8, v, vstride);
+        input_window(ck_wino_clip_window_avx2, x, off, ld, ih, iw, y0, x0, v,
+                     vstride);
         return;
     }
     const int c0 = x0 < 0 ? 0 : (x0 + 8 > iw ? iw - 8 : x0);
@@ -526,9 +531,7 @@ static inline __attribute__((always_inline)) void filter_panel(
     }
     transpose8x8(r, col);
     for (int e = 0; e < 8; e++) g[flip ? 8 - e : e] = col[e];
-    const v8 t1 = HI(r1[0], r1[1]), t3 = HI(r1[2], r1[3]);
-    const v8 t5 = HI(r1[4], r1[5]), t7 = HI(r1[6], r1[7]);
-    g[flip ? 0 : 8] = QHI(PHI(t1, t3), PHI(t5, t7));
+    column7(r1, &g[flip ? 0 : 8]);
     filter_transform(g, u);
     for (int xi = 0; xi < WXI; xi++) {
         float *d = dst + xi * ustride;

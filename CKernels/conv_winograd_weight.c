@@ -280,16 +280,6 @@ int ck_conv_wino_weight_applies(const ck_conv_geom *cg) {
            ck_gemm_arch_for(ck_isa_current())->mr == 6;
 }
 
-// Block b's tiles come in items: its tile rows [*i0, *i1), or in padded
-// mode its whole images.
-static void block_items(const wino_plan *pl, int padded, long b, long rows,
-                        long total, long *i0, long *i1) {
-    const long r0 = b * rows;
-    const long r1 = r0 + rows < total ? r0 + rows : total;
-    *i0 = padded ? r0 / pl->th : r0;
-    *i1 = padded ? r1 / pl->th : r1;
-}
-
 // Item i of block b (first tile row r0) transformed into bk.
 static void transform_item(const wino_plan *pl, const float *x,
                            const float *dy, int padded, long i, long r0,
@@ -300,13 +290,17 @@ static void transform_item(const wino_plan *pl, const float *x,
         grad_row(pl, x, dy, i, r0, bk);
 }
 
-// The operands of a block of t tiles in v and dyt.
-static wino_block block_at(const wino_plan *pl, long b, long rows, long total,
-                           float *v, float *dyt) {
+// The operands of block b in v and dyt, and its items: its tile rows
+// [*i0, *i1), or in padded mode its whole images.
+static wino_block block_at(const wino_plan *pl, int padded, long b, long rows,
+                           long total, float *v, float *dyt, long *i0,
+                           long *i1) {
     const int cpan = ck_ceil_div(pl->ci, pl->ar->nr);
     const int kpan = ck_ceil_div(pl->co, 6);
     const long r0 = b * rows;
     const long r1 = r0 + rows < total ? r0 + rows : total;
+    *i0 = padded ? r0 / pl->th : r0;
+    *i1 = padded ? r1 / pl->th : r1;
     wino_block bk;
     bk.t = (int)(r1 - r0) * pl->tw;
     bk.v = v;
@@ -397,10 +391,9 @@ void ck_wino_weight_grad(const ck_conv_geom *cg, const float *x,
                 const long b0 = p * blocks / chunks;
                 const long b1 = (p + 1) * blocks / chunks;
                 for (long b = b0; b < b1; b++) {
-                    const wino_block bk =
-                        block_at(&pl, b, rows, total, tv, tdyt);
                     long i0, i1;
-                    block_items(&pl, padded, b, rows, total, &i0, &i1);
+                    const wino_block bk = block_at(&pl, padded, b, rows, total,
+                                                   tv, tdyt, &i0, &i1);
                     for (long i = i0; i < i1; i++)
                         transform_item(&pl, x, dy, padded, i, b * rows, &bk);
                     block_products(&pl, &bk, b > b0, 0, WXI, du + p * usize);
@@ -419,14 +412,13 @@ void ck_wino_weight_grad(const ck_conv_geom *cg, const float *x,
             }
         } else {
             for (long b = 0; b < blocks; b++) {
-                const wino_block bk = block_at(&pl, b, rows, total, v, dyt);
                 long i0, i1;
-                block_items(&pl, padded, b, rows, total, &i0, &i1);
+                const wino_block bk =
+                    block_at(&pl, padded, b, rows, total, v, dyt, &i0, &i1);
 #pragma omp for schedule(static)
-                for (long i = i0; i < i1; i++) {
+                for (long i = i0; i < i1; i++)
                     transform_item(&pl, x, dy, padded, i, b * rows, &bk);
-                }
-                // One xi a thread at a time, each summed in block order.
+                    // One xi a thread at a time, each summed in block order.
 #pragma omp for schedule(static)
                 for (int xi = 0; xi < WXI; xi++)
                     block_products(&pl, &bk, b > 0, xi, xi + 1, du);

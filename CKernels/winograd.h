@@ -229,6 +229,12 @@ static inline __attribute__((always_inline)) void transpose8x6(const v8 *r,
     o[4] = QHI(s0, s4);
     o[5] = QHI(s1, s5);
 }
+// Lane 7 of every r[0..8) into *o (column 7 of their transpose).
+static inline __attribute__((always_inline)) void column7(const v8 *r, v8 *o) {
+    const v8 t1 = HI(r[0], r[1]), t3 = HI(r[2], r[3]);
+    const v8 t5 = HI(r[4], r[5]), t7 = HI(r[6], r[7]);
+    *o = QHI(PHI(t1, t3), PHI(t5, t7));
+}
 // All eight columns of r[0..8) (o[j] holds lane j of every r).
 static inline __attribute__((always_inline)) void transpose8x8(const v8 *r,
                                                                v8 *o) {
@@ -236,7 +242,7 @@ static inline __attribute__((always_inline)) void transpose8x8(const v8 *r,
     const v8 t1 = HI(r[0], r[1]), t3 = HI(r[2], r[3]);
     const v8 t5 = HI(r[4], r[5]), t7 = HI(r[6], r[7]);
     o[6] = QHI(PLO(t1, t3), PLO(t5, t7));
-    o[7] = QHI(PHI(t1, t3), PHI(t5, t7));
+    column7(r, &o[7]);
 }
 
 // Starts loading n floats from p into L1, a cache line at a time.

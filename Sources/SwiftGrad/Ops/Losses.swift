@@ -54,13 +54,16 @@ private func classCrossEntropy(
     _ logits: Tensor, outer: Int, inner: Int, labels: Tensor, weights: [Float]?, op: String
 ) -> Tensor {
     let classes = logits.shape[1]
+    if let weights {
+        precondition(weights.count == classes, "\(op): \(weights.count) class weights for \(classes) classes")
+    }
     let prob = Tensor(uninitializedShape: logits.shape)
     var total: Double = 0, weightSum: Double = 0
     let bad = withOptionalPointer(weights) { w in
         ck_softmax_xent_f32(
             Int64(outer), Int64(classes), Int64(inner), logits.pointer, labels.pointer, w, prob.pointer, &total, &weightSum)
     }
-    precondition(bad < 0, "\(op): label \(bad < 0 ? 0 : labels.pointer[Int(bad)]) is not a class index in 0..<\(classes)")
+    precondition(bad < 0, "\(op): label \(labels.pointer[Int(bad)]) is not a class index in 0..<\(classes)")
     let norm = Float(weightSum > 0 ? weightSum : 1)
     let loss = Tensor(Float(total) / norm)
     return Tensor.record(loss, inputs: [logits]) { g in
@@ -90,11 +93,6 @@ public func softmaxCrossEntropy(logits: Tensor, labels: Tensor, classWeights: [F
     precondition(
         logits.rank == 2 && labels.shape == [logits.shape[0]],
         "softmaxCrossEntropy: logits \(logits.shape) need [N, C] with labels [N], got labels \(labels.shape)")
-    if let classWeights {
-        precondition(
-            classWeights.count == logits.shape[1],
-            "softmaxCrossEntropy: \(classWeights.count) class weights for \(logits.shape[1]) classes")
-    }
     return classCrossEntropy(
         logits, outer: logits.shape[0], inner: 1, labels: labels, weights: classWeights, op: "softmaxCrossEntropy")
 }
@@ -118,10 +116,6 @@ public func pixelwiseSoftmaxCrossEntropy(logits: Tensor, labels: Tensor, classWe
     precondition(
         logits.rank == 4 && labels.shape == [logits.shape[0], logits.shape[2], logits.shape[3]],
         "pixelwiseSoftmaxCrossEntropy: logits \(logits.shape) need [N, C, H, W] with labels [N, H, W], got \(labels.shape)")
-    let c = logits.shape[1]
-    if let classWeights {
-        precondition(classWeights.count == c, "pixelwiseSoftmaxCrossEntropy: \(classWeights.count) class weights for \(c) classes")
-    }
     return classCrossEntropy(
         logits, outer: logits.shape[0], inner: logits.shape[2] * logits.shape[3], labels: labels, weights: classWeights,
         op: "pixelwiseSoftmaxCrossEntropy")
