@@ -71,10 +71,16 @@ void ck_ukernel_generic(int kc, const float *restrict a,
     } while (0)
 
 // beta == 0: C is written without being read (it may hold NaN garbage).
+// alpha == 1 (every conv's product) stores the sums as they are: the same
+// bits as 1 * sum, without twelve multiplies on the FMA pipes, 6% of a
+// k = 16 tile (the U-Net's 16-channel Winograd products).
 #define AVX2_STORE(i)                                                         \
     do {                                                                      \
         float *ci = c + (i)*ldc;                                              \
-        if (beta == 0.0f) {                                                   \
+        if (beta == 0.0f && alpha == 1.0f) {                                  \
+            _mm256_storeu_ps(ci, c##i##0);                                    \
+            _mm256_storeu_ps(ci + 8, c##i##1);                                \
+        } else if (beta == 0.0f) {                                            \
             _mm256_storeu_ps(ci, _mm256_mul_ps(va, c##i##0));                 \
             _mm256_storeu_ps(ci + 8, _mm256_mul_ps(va, c##i##1));             \
         } else if (beta == 1.0f) {                                            \
