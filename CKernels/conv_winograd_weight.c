@@ -41,28 +41,58 @@ static inline __attribute__((always_inline)) void gt6(const v8 *x, v8 *o,
     o[2 * so] = (c - a) * (1.0f / 6) + x[5 * si];
 }
 
-// The dy blocks of one tile for channels at y + off[l] to Dy: element xi
-// of channel l at dst[xi * dstride + l], l < 6 (an A panel of the
-// product; lanes 6 and 7 are not stored).
+// The dy blocks of one tile for channels k0 .. k0 + 7 at y + off[l] to Dy,
+// stored into the 6-row A panels of the product (see wino_fns.grad): eight
+// channels a transform, where one panel a transform left lanes 6 and 7
+// unused (and half of the third call's for 16 channels). k0 is a multiple
+// of 8, so its first row in a panel is 0, 2 or 4. next == 2: the last
+// eight channels, whose rows fill the rest of the last panel with lane 7
+// (the last channel, as the lanes past it), so no row the product reads is
+// left unwritten.
 static inline __attribute__((always_inline)) void grad_tile(
-    const float *y, const ptrdiff_t *off, int ld, float *dst, size_t dstride) {
+    const float *y, const ptrdiff_t *off, int ld, float *dst, size_t pstride,
+    size_t dstride, int k0, int next) {
     v8 o[WXI];
     dy_transform(y, off, ld, o);
-    for (int xi = 0; xi < WXI; xi++) {
-        float *t = dst + xi * dstride;
-        *(v4u *)t = __builtin_shufflevector(o[xi], o[xi], 0, 1, 2, 3);
-        *(v2u *)(t + 4) = __builtin_shufflevector(o[xi], o[xi], 4, 5);
+    float *p0 = dst + k0 % 6, *p1 = dst + pstride;
+    for (int xi = 0; xi < WXI; xi++, p0 += dstride, p1 += dstride) {
+        const v8 v = o[xi];
+        const v4u lo = __builtin_shufflevector(v, v, 0, 1, 2, 3);
+        const v4u hi = __builtin_shufflevector(v, v, 4, 5, 6, 7);
+        switch (k0 % 6) {
+        case 0:  // rows 0-5 of this panel, 0-1 of the next
+            *(v4u *)p0 = lo;
+            *(v2u *)(p0 + 4) = __builtin_shufflevector(v, v, 4, 5);
+            if (next) *(v2u *)p1 = __builtin_shufflevector(v, v, 6, 7);
+            if (next == 2)
+                *(v4u *)(p1 + 2) = __builtin_shufflevector(v, v, 7, 7, 7, 7);
+            break;
+        case 2:  // rows 2-5, then 0-3
+            *(v4u *)p0 = lo;
+            if (next) *(v4u *)p1 = hi;
+            if (next == 2)
+                *(v2u *)(p1 + 4) = __builtin_shufflevector(v, v, 7, 7);
+            break;
+        default:  // rows 4-5, then 0-5
+            *(v2u *)p0 = __builtin_shufflevector(v, v, 0, 1);
+            if (next) {
+                *(v4u *)p1 = __builtin_shufflevector(v, v, 2, 3, 4, 5);
+                *(v2u *)(p1 + 4) = __builtin_shufflevector(v, v, 6, 7);
+            }
+        }
     }
 }
 
 void ck_wino_grad_tile_base(const float *y, const ptrdiff_t *off, int ld,
-                            float *dst, size_t dstride) {
-    grad_tile(y, off, ld, dst, dstride);
+                            float *dst, size_t pstride, size_t dstride, int k0,
+                            int next) {
+    grad_tile(y, off, ld, dst, pstride, dstride, k0, next);
 }
 #if defined(__x86_64__) || defined(__i386__)
 __attribute__((target("avx2,fma"))) void ck_wino_grad_tile_avx2(
-    const float *y, const ptrdiff_t *off, int ld, float *dst, size_t dstride) {
-    grad_tile(y, off, ld, dst, dstride);
+    const float *y, const ptrdiff_t *off, int ld, float *dst, size_t pstride,
+    size_t dstride, int k0, int next) {
+    grad_tile(y, off, ld, dst, pstride, dstride, k0, next);
 }
 #endif
 
@@ -173,25 +203,25 @@ static void grad_tiles(const wino_plan *pl, wino_side in, wino_side out,
     // dy blocks: 4 rows of 4 columns.
     for (int l = 0; l < 8; l++) woff[l] = (ptrdiff_t)l * WM * WM;
     const int rows_out = out.y0 + WM <= out.h;
-    for (int k0 = 0; k0 < co; k0 += 6) {
-        // Six rows of an A panel; lanes 6 and 7 (not stored) and rows past
-        // the last channel repeat it.
+    const int kpan = ck_ceil_div(co, 6);
+    const size_t pstride = (size_t)bk->t * 6;
+    for (int k0 = 0; k0 < co; k0 += 8) {
+        // Rows past the last channel repeat it (computed, never stored).
         for (int l = 0; l < 8; l++)
-            off[l] = (ptrdiff_t)(ck_imin(k0 + ck_imin(l, 5), co - 1) - k0) *
-                     out.plane;
+            off[l] = (ptrdiff_t)(ck_imin(k0 + l, co - 1) - k0) * out.plane;
         const float *yk = out.base + k0 * out.plane;
+        const int next = k0 / 6 + 1 < kpan ? (k0 + 8 >= co ? 2 : 1) : 0;
         for (int tx = 0; tx < tw; tx++) {
             const int t = (int)(gr - r0) * tw + tx;
-            float *dst =
-                bk->dyt + (size_t)(k0 / 6) * bk->t * 6 + (size_t)t * 6;
+            float *dst = bk->dyt + (size_t)(k0 / 6) * pstride + (size_t)t * 6;
             const int x0 = out.x0 + tx * WM;
             if (rows_out && x0 + WM <= out.w) {
                 fn->grad(yk + (ptrdiff_t)out.y0 * out.ld + x0, off, out.ld,
-                         dst, bk->dstride);
+                         dst, pstride, bk->dstride, k0, next);
             } else {
                 fn->clip(yk, off, out.ld, out.h, out.w, out.y0, x0, WM, WM,
                          win);
-                fn->grad(win, woff, WM, dst, bk->dstride);
+                fn->grad(win, woff, WM, dst, pstride, bk->dstride, k0, next);
             }
         }
     }

@@ -86,10 +86,14 @@ typedef struct {
     void (*output)(const float *m, size_t mstride, float bias, int relu,
                    float *out, const long *ooff, const signed char *vw,
                    const signed char *vh, int ow);
-    // A dy A^T of one tile's channels (6 lanes, an A panel) or of eight
-    // tiles of one channel (8 lanes, a B panel).
+    // A dy A^T of one tile's eight channels k0 .. k0 + 7 into the A panels
+    // of 6 rows the weight gradient multiplies: channel k at dst + (k / 6 -
+    // k0 / 6) * pstride + k % 6, element xi dstride further on; rows of a
+    // panel past the last (next == 0) are not stored, and with next == 2
+    // lane 7 fills the last panel.
     void (*grad)(const float *y, const ptrdiff_t *off, int ld, float *dst,
-                 size_t dstride);
+                 size_t pstride, size_t dstride, int k0, int next);
+    // The same of eight tiles of one channel (8 lanes, a B panel).
     void (*dy)(const float *y, const ptrdiff_t *off, int ld, float *dst,
                size_t dstride);
     // B M B^T of eight tiles added into their 6x6 windows.
@@ -330,7 +334,8 @@ void ck_wino_weight_grad(const ck_conv_geom *cg, const float *x,
 
 // The kernels of wino_fns defined in the other two files.
 void ck_wino_grad_tile_base(const float *y, const ptrdiff_t *off, int ld,
-                            float *dst, size_t dstride);
+                            float *dst, size_t pstride, size_t dstride, int k0,
+                            int next);
 void ck_wino_clip_window(const float *src, const ptrdiff_t *off, int ld,
                          int ih, int iw, int y0, int x0, int rows, int cols,
                          float *win);
@@ -340,7 +345,8 @@ void ck_wino_adjoint_tiles_base(const float *m, size_t mstride, float *buf,
                                 const ptrdiff_t *boff, int wp);
 #if defined(__x86_64__) || defined(__i386__)
 void ck_wino_grad_tile_avx2(const float *y, const ptrdiff_t *off, int ld,
-                            float *dst, size_t dstride);
+                            float *dst, size_t pstride, size_t dstride, int k0,
+                            int next);
 void ck_wino_clip_window_avx2(const float *src, const ptrdiff_t *off, int ld,
                               int ih, int iw, int y0, int x0, int rows,
                               int cols, float *win);
