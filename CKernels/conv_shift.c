@@ -80,10 +80,25 @@ static void pad_input(const shift_plan *pl, const float *in, int i0, int nimg,
                    sizeof(float) * (c1 - c0) * plane);
         return;
     }
+    // The input rows under the buffer's rows, the same in every channel:
+    // while one channel is copied, the next one's are prefetched. Stride-2
+    // convs over 56x56 and 64x64 images (case f forward, j's input
+    // gradient), alternating with and without in one process: 1.2-2.4%
+    // faster in six of seven runs, 0.5% slower in one.
+    const int ya = iy0 < 0 ? -iy0 : 0;
+    const int yb = pl->ih - iy0 < pl->rowsp ? pl->ih - iy0 : pl->rowsp;
+    const size_t run = (size_t)(yb > ya ? yb - ya : 0) * pl->iw;
+    const size_t skip = (size_t)(iy0 + ya) * pl->iw;
     for (int j = 0; j < nimg; j++) {
         for (int c = c0; c < c1; c++) {
             const float *src = in + ((size_t)(i0 + j) * pl->ci + c) * plane;
             float *dst = x + j * pl->img_p + c * pl->plane_p;
+            const float *next =
+                c + 1 < c1 ? src + plane
+                : j + 1 < nimg
+                    ? in + ((size_t)(i0 + j + 1) * pl->ci + c0) * plane
+                    : NULL;
+            if (next != NULL) ck_prefetch_floats(next + skip, run);
             for (int yy = 0; yy < pl->rowsp; yy++) {
                 float *d = dst + (size_t)yy * pl->wp;
                 int iy = iy0 + yy;

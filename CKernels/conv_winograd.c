@@ -209,7 +209,7 @@ void ck_wino_pad_rows(const wino_plan *pl, const float *in, int img, int ty0,
         // The next channel's rows are a short run of their own, which the
         // hardware prefetchers find too late: start loading them now.
         if (c + 1 < pl->ci)
-            prefetch_floats(src + plane + (size_t)(iy0 + ya) * pl->iw, run);
+            ck_prefetch_floats(src + plane + (size_t)(iy0 + ya) * pl->iw, run);
         if (ya > 0) memset(dst, 0, sizeof(float) * ya * pl->wp);
         for (int yy = ya; yy < yb; yy++) {
             float *d = dst + (size_t)yy * pl->wp;

@@ -249,11 +249,6 @@ static inline __attribute__((always_inline)) void transpose8x8(const v8 *r,
     column7(r, &o[7]);
 }
 
-// Starts loading n floats from p into L1, a cache line at a time.
-static inline void prefetch_floats(const float *p, size_t n) {
-    for (size_t e = 0; e < n; e += 16) __builtin_prefetch(p + e);
-}
-
 // Skews a stride that is a multiple of 1 KiB by one cache line, so the 36
 // elements of a tile do not share cache sets.
 static inline size_t skew(size_t floats) {

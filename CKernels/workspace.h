@@ -111,6 +111,13 @@ void ck_im2col(const ck_lower_geom *g, const float *img, int c0, int c1,
 void ck_col2im(const ck_lower_geom *g, const float *cols, size_t ld, int c0,
                int c1, int accumulate, float *img);
 
+// Starts loading n floats from p into L1, a cache line at a time: for a
+// short run of rows (one channel's share of a task), which the hardware
+// prefetchers find too late.
+static inline void ck_prefetch_floats(const float *p, size_t n) {
+    for (size_t e = 0; e < n; e += 16) __builtin_prefetch(p + e);
+}
+
 // dst[0, n) = src[0, n) for short rows (small images have rows of a few
 // floats, where a memcpy call or a scalar tail costs more than the copy):
 // two fixed-size blocks that may overlap instead of a loop and a tail.
