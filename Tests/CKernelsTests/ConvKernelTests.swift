@@ -276,6 +276,23 @@ final class ConvKernelTests: XCTestCase {
         }
     }
 
+    func testStrideTwoDataGradientAddsBandsInOrder() {
+        // The data gradient of a stride-2 conv by the GEMM and col2im, whose
+        // columns (c*kh*kw x oh*ow) exceed a band: two bands of output rows,
+        // the second added onto the image rows the first wrote, over even and
+        // odd image widths (col2im's two-phase gather and its odd last pixel).
+        var rng = ConvKernelRNG(seed: 29)
+        let cases = [
+            params(n: 1, c: 64, h: 48, w: 48, k: 8, kernel: (3, 3), stride: (2, 2), pad: (1, 1)),
+            params(n: 2, c: 64, h: 47, w: 45, k: 6, kernel: (3, 3), stride: (2, 2), pad: (1, 1))
+        ]
+        for var p in cases {
+            XCTAssertEqual(ck_conv2d_check(&p, nil, 0), 0)
+            XCTAssertEqual(String(cString: ck_conv2d_algorithm(&p, 1)), "gemm", "\(p)")
+            checkAllPasses(p, bias: true, rng: &rng)
+        }
+    }
+
     func testShiftedWindowPath() {
         // conv_shift.c (strides 1 and 2, groups 1, c*kh*kw > 16): bands of rows of
         // large images (more than 512 output positions, uneven last band),

@@ -136,6 +136,24 @@ final class ConvTransposeKernelTests: XCTestCase {
         }
     }
 
+    func testStrideTwoForwardAddsBandsInOrder() {
+        // The forward pass is col2im of the GEMM's columns; with 64 output
+        // channels 3x3 over 24x24 inputs they exceed a band, so the second
+        // band of rows adds onto the output rows the first wrote. Output
+        // widths 48 and 45 (col2im's odd last pixel).
+        var rng = ConvKernelRNG(seed: 31)
+        let cases = [
+            params(
+                n: 1, c: 8, h: 24, w: 24, k: 64, kernel: (3, 3), stride: (2, 2), pad: (1, 1),
+                outPad: (1, 1)),
+            params(n: 2, c: 6, h: 24, w: 23, k: 64, kernel: (3, 3), stride: (2, 2), pad: (1, 1))
+        ]
+        for var p in cases {
+            XCTAssertEqual(ck_conv_transpose2d_check(&p, nil, 0), 0)
+            checkAllPasses(p, bias: true, rng: &rng)
+        }
+    }
+
     func testCheckComputesOutputSize() {
         var p = params(
             n: 1, c: 1, h: 4, w: 5, k: 1, kernel: (3, 4), stride: (2, 3), pad: (1, 2),
