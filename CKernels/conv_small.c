@@ -121,12 +121,6 @@ CK_KERNEL small_weight(int m, int n, int k, const float *dy, size_t ldd,
     }
 }
 
-#if defined(__x86_64__) || defined(__i386__)
-#define CK_AVX2 __attribute__((target("avx2,fma")))
-#else
-#define CK_AVX2
-#endif
-
 static void forward_base(int m, int n, int k, const float *w,
                          const float *cols, size_t ldc, const float *bias,
                          float *y, size_t ldy) {

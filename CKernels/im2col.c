@@ -140,11 +140,6 @@ static inline __attribute__((always_inline)) void col2im_stride2(
 
 // Compiled for baseline x86-64 and, chosen at run time, for AVX2 (8-wide
 // adds and interleaves).
-#if defined(__x86_64__) || defined(__i386__)
-#define CK_AVX2 __attribute__((target("avx2,fma")))
-#else
-#define CK_AVX2
-#endif
 static void col2im_stride2_base(const ck_lower_geom *g, const float *cols,
                                 size_t ld, int c0, int c1, int accumulate,
                                 float *img) {

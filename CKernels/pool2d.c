@@ -272,11 +272,6 @@ CK_ROW_FN avg_back_plane(const ck_pool2d_params *p, const float *g, float *d) {
 
 // Each plane pass is compiled twice: for baseline x86-64 and, chosen at run
 // time, for AVX2 (8-wide compares, blends and strided loads).
-#if defined(__x86_64__) || defined(__i386__)
-#define CK_AVX2 __attribute__((target("avx2,fma")))
-#else
-#define CK_AVX2
-#endif
 
 static void max_plane_base(const ck_pool2d_params *p, const float *x, float *y,
                            int32_t *ind, int relu) {

@@ -55,6 +55,14 @@ static inline int ck_use_avx2(void) {
 #endif
 }
 
+// Marks the AVX2 build of a function that is compiled twice (baseline and
+// AVX2) and chosen by ck_use_avx2() at run time.
+#if defined(__x86_64__) || defined(__i386__)
+#define CK_AVX2 __attribute__((target("avx2,fma")))
+#else
+#define CK_AVX2
+#endif
+
 // Threads a kernel may fork here: 1 inside an active parallel region (the
 // caller already owns the cores), else ck_get_num_threads().
 static inline int ck_team_threads(void) {
